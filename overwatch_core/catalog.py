@@ -1,0 +1,343 @@
+"""The catalog: runs, subsystems, files and histogram index in a SQL database through SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from overwatch_core.errors import NotFoundError
+from overwatch_core.model import Run, RunFile, Subsystem
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("hlt_mode", sa.String(8), nullable=False),
+)
+
+subsystems = sa.Table(
+    "subsystems",
+    metadata,
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), primary_key=True),
+    sa.Column("name", sa.String(16), primary_key=True),
+    sa.Column("file_location", sa.String(16), nullable=False),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), nullable=False),
+    sa.Column("location", sa.String(16), nullable=False),
+    sa.Column("path", sa.String(512), nullable=False, unique=True),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("n_events", sa.Float, nullable=True),
+    sa.Index("ix_files_run_location_time", "run_number", "location", "timestamp"),
+)
+
+histograms = sa.Table(
+    "histograms",
+    metadata,
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), primary_key=True),
+    sa.Column("location", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(512), primary_key=True),
+    sa.Column("root_class", sa.String(32), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One row of the run list: run, mode, start time, and file count per subsystem."""
+
+    run_number: int
+    hlt_mode: str
+    start: datetime | None
+    end: datetime | None
+    file_counts: Mapping[str, int]
+    file_locations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """Page ``page`` (1-based) of runs, newest first, with the total to paginate."""
+
+    runs: tuple[RunSummary, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        """1-based index of the first run shown (0 when there are none)."""
+        return (self.page - 1) * self.per_page + 1 if self.runs else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.runs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets several gunicorn workers read while ingest writes; wait instead of failing on a lock."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and a busy timeout."""
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Catalog:
+    """All reads and writes of the catalog database; the only module that speaks SQL."""
+
+    def __init__(self, engine: Engine, tz: ZoneInfo) -> None:
+        self.engine = engine
+        self.tz = tz
+
+    @classmethod
+    def connect(cls, url: str, tz: ZoneInfo, create: bool = True) -> Catalog:
+        catalog = cls(make_engine(url), tz)
+        if create:
+            catalog.create_schema()
+        return catalog
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def drop_schema(self) -> None:
+        metadata.drop_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def add_run(self, conn: Connection, run_number: int, hlt_mode: str) -> None:
+        """Insert the run if new; the HLT mode of the first file seen is kept (REF §1.1)."""
+        exists = conn.execute(sa.select(runs.c.run_number).where(runs.c.run_number == run_number)).first()
+        if exists is None:
+            conn.execute(runs.insert().values(run_number=run_number, hlt_mode=hlt_mode))
+
+    def add_file(
+        self,
+        conn: Connection,
+        run_file: RunFile,
+        hist_classes: Mapping[str, str],
+    ) -> bool:
+        """Record a stored file and its histogram index; False when the path was already known."""
+        known = conn.execute(sa.select(files.c.id).where(files.c.path == run_file.path)).first()
+        if known is not None:
+            return False
+        conn.execute(
+            files.insert().values(
+                run_number=run_file.run_number,
+                location=run_file.subsystem,
+                path=run_file.path,
+                timestamp=int(run_file.timestamp.timestamp()),
+                size=run_file.size,
+                n_events=run_file.n_events,
+            )
+        )
+        self._index_histograms(conn, run_file.run_number, run_file.subsystem, hist_classes)
+        return True
+
+    def _index_histograms(self, conn: Connection, run_number: int, location: str, classes: Mapping[str, str]) -> None:
+        existing = set(
+            conn.execute(
+                sa.select(histograms.c.name).where(
+                    histograms.c.run_number == run_number, histograms.c.location == location
+                )
+            ).scalars()
+        )
+        new = [
+            {"run_number": run_number, "location": location, "name": name, "root_class": cls}
+            for name, cls in classes.items()
+            if name not in existing
+        ]
+        if new:
+            conn.execute(histograms.insert(), new)
+
+    def update_subsystems(self, conn: Connection, run_number: int, configured: Sequence[str]) -> None:
+        """Decide where each configured subsystem reads its files (REF §1.6), whatever the arrival order.
+
+        Own files win; otherwise HLT files; otherwise the subsystem does not exist for this run.
+        """
+        locations = set(
+            conn.execute(
+                sa.select(files.c.location).where(files.c.run_number == run_number).distinct()
+            ).scalars()
+        )
+        wanted = {}
+        for name in configured:
+            if name in locations:
+                wanted[name] = name
+            elif "HLT" in locations:
+                wanted[name] = "HLT"
+        conn.execute(subsystems.delete().where(subsystems.c.run_number == run_number))
+        if wanted:
+            conn.execute(
+                subsystems.insert(),
+                [{"run_number": run_number, "name": n, "file_location": loc} for n, loc in wanted.items()],
+            )
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def _datetime(self, unix: int | None) -> datetime | None:
+        return None if unix is None else datetime.fromtimestamp(unix, self.tz)
+
+    def runs_page(self, page: int = 1, per_page: int = 50) -> RunPage:
+        """Runs newest first (numeric order), ``per_page`` at a time; only that page is loaded."""
+        if page < 1 or per_page < 1:
+            raise ValueError(f"page and per_page must be ≥ 1, got page={page}, per_page={per_page}")
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one()
+            rows = conn.execute(
+                sa.select(runs.c.run_number, runs.c.hlt_mode)
+                .order_by(runs.c.run_number.desc())
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).all()
+            summaries = self._summaries(conn, [(r.run_number, r.hlt_mode) for r in rows])
+        return RunPage(runs=tuple(summaries), total=total, page=page, per_page=per_page)
+
+    def _summaries(self, conn: Connection, rows: Sequence[tuple[int, str]]) -> list[RunSummary]:
+        numbers = [number for number, _ in rows]
+        counts = conn.execute(
+            sa.select(
+                files.c.run_number,
+                files.c.location,
+                sa.func.count(),
+                sa.func.min(files.c.timestamp),
+                sa.func.max(files.c.timestamp),
+            )
+            .where(files.c.run_number.in_(numbers))
+            .group_by(files.c.run_number, files.c.location)
+        ).all()
+        per_location = {(r[0], r[1]): (r[2], r[3], r[4]) for r in counts}
+        subs = conn.execute(
+            sa.select(subsystems).where(subsystems.c.run_number.in_(numbers)).order_by(subsystems.c.name)
+        ).all()
+        result = []
+        for number, mode in rows:
+            locations = {s.name: s.file_location for s in subs if s.run_number == number}
+            stats = [per_location[(number, loc)] for loc in set(locations.values()) if (number, loc) in per_location]
+            result.append(
+                RunSummary(
+                    run_number=number,
+                    hlt_mode=mode,
+                    start=self._datetime(min((s[1] for s in stats), default=None)),
+                    end=self._datetime(max((s[2] for s in stats), default=None)),
+                    file_counts={n: per_location.get((number, loc), (0, 0, 0))[0] for n, loc in locations.items()},
+                    file_locations=locations,
+                )
+            )
+        return result
+
+    def run_numbers(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(runs.c.run_number).order_by(runs.c.run_number)).scalars())
+
+    def run(self, run_number: int) -> Run:
+        """The run with its subsystems and their files (time ordered), or NotFoundError."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_number == run_number)).first()
+            if row is None:
+                nearby = conn.execute(
+                    sa.select(runs.c.run_number)
+                    .order_by(sa.func.abs(runs.c.run_number - run_number))
+                    .limit(10)
+                ).scalars()
+                raise NotFoundError("run", run_number, sorted(nearby))
+            subs = conn.execute(
+                sa.select(subsystems).where(subsystems.c.run_number == run_number).order_by(subsystems.c.name)
+            ).all()
+            file_rows = conn.execute(
+                sa.select(files).where(files.c.run_number == run_number).order_by(files.c.timestamp, files.c.path)
+            ).all()
+        return Run(
+            run_number=run_number,
+            hlt_mode=row.hlt_mode,
+            subsystems=tuple(self._subsystem(run_number, s.name, s.file_location, file_rows) for s in subs),
+        )
+
+    def _subsystem(self, run_number: int, name: str, location: str, file_rows: Iterable[Any]) -> Subsystem:
+        run_files = tuple(
+            RunFile(
+                run_number=run_number,
+                subsystem=location,
+                path=f.path,
+                timestamp=datetime.fromtimestamp(f.timestamp, self.tz),
+                size=f.size,
+                n_events=f.n_events,
+            )
+            for f in file_rows
+            if f.location == location
+        )
+        return Subsystem(run_number=run_number, name=name, file_location=location, files=run_files)
+
+    def histogram_index(self, run_number: int, location: str) -> dict[str, str]:
+        """Histogram name → ROOT class for the files of ``location`` in a run."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(histograms.c.name, histograms.c.root_class)
+                .where(histograms.c.run_number == run_number, histograms.c.location == location)
+                .order_by(histograms.c.name)
+            ).all()
+        return {r.name: r.root_class for r in rows}
+
+    def newest_run(self) -> tuple[int, datetime] | None:
+        """The newest run and the time of its newest file, or None for an empty catalog."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(files.c.run_number, sa.func.max(files.c.timestamp))
+                .where(files.c.run_number == sa.select(sa.func.max(runs.c.run_number)).scalar_subquery())
+                .group_by(files.c.run_number)
+            ).first()
+        if row is None:
+            return None
+        return row[0], datetime.fromtimestamp(row[1], self.tz)
+
+    def ongoing_run(self, now: datetime, minutes: float) -> int | None:
+        """The newest run if its newest file is younger than ``minutes`` (REF §1.4), else None."""
+        newest = self.newest_run()
+        if newest is None:
+            return None
+        number, last = newest
+        return number if (now - last).total_seconds() < minutes * 60 else None
+
+    def known_paths(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(files.c.path)).scalars())
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table in a stable order, to compare two catalogs (rebuild vs incremental)."""
+        content = {}
+        with self.engine.connect() as conn:
+            for table in (runs, subsystems, files, histograms):
+                columns = [c for c in table.columns if c.name != "id"]
+                rows = conn.execute(sa.select(*columns).order_by(*columns)).all()
+                content[table.name] = [tuple(r) for r in rows]
+        return content

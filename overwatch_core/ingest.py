@@ -1,0 +1,214 @@
+"""Ingest: move dropped files into Run<N>/<SYS>/, quarantine unreadable ones, and record them in the catalog."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from typing import NoReturn
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from overwatch_core import filenames
+from overwatch_core.catalog import Catalog
+from overwatch_core.errors import FileNameError, HistogramReadError
+from overwatch_core.histograms import HistogramCache, event_count
+from overwatch_core.model import RunFile
+from overwatch_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RUN_INFO = "run_info.json"
+REPLAY_MODE = "E"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest pass did with each file it saw."""
+
+    stored: list[str] = field(default_factory=list)
+    replay: list[str] = field(default_factory=list)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    runs: set[int] = field(default_factory=set)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.stored)} stored, {len(self.replay)} replay, "
+            f"{len(self.quarantined)} quarantined, {len(self.left)} left for the next pass"
+        )
+
+
+class Quarantine(Exception):
+    """Internal signal: this file cannot be ingested, for the reason given."""
+
+
+def quarantine(source: Path, folder: Path, reason: str) -> Path:
+    """Move ``source`` into ``folder`` next to a ``.reason`` file; never overwrite, never delete."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    counter = 1
+    while target.exists():
+        target = folder / f"{source.name}.{counter}"
+        counter += 1
+    shutil.move(source, target)
+    target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
+    log.warning("quarantined %s: %s", source.name, reason)
+    return target
+
+
+def _candidates(drop: Path) -> Iterator[Path]:
+    """Top-level ROOT files of the drop folder; dot-files are still being written (REF §1.1)."""
+    for entry in sorted(drop.iterdir()):
+        if entry.is_file() and not entry.is_symlink() and entry.name.endswith(".root"):
+            yield entry
+
+
+def _write_run_info(run_dir: Path, hlt_mode: str) -> None:
+    """Keep the run's HLT mode on disk (first file wins) so a rebuild can recover it."""
+    info = run_dir / RUN_INFO
+    if not info.exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        info.write_text(json.dumps({"hlt_mode": hlt_mode}) + "\n", encoding="utf-8")
+
+
+def read_run_info(run_dir: Path) -> str:
+    """The HLT mode recorded for a run folder, ``U`` (unknown) when missing or unreadable."""
+    try:
+        mode = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8")).get("hlt_mode", "U")
+    except (OSError, ValueError, AttributeError):
+        return "U"
+    return str(mode)
+
+
+class Ingester:
+    """One object per process: settings, catalog and decoded-histogram cache used by every pass."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        cache: HistogramCache,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.cache = cache
+        self.clock = clock
+        self.tz = filenames.zone(settings.timezone)
+
+    def run_pass(self) -> IngestReport:
+        """Look at every file in the drop folder once; a bad file never stops the pass."""
+        report = IngestReport()
+        drop = self.settings.drop_path
+        if not drop.is_dir():
+            log.warning("drop folder %s does not exist; nothing to ingest", drop)
+            return report
+        for path in _candidates(drop):
+            self._ingest_one(path, report)
+        self.update_subsystems(report.runs)
+        log.info("ingest pass: %s", report.summary())
+        return report
+
+    def _ingest_one(self, path: Path, report: IngestReport) -> None:
+        if path.name.startswith("."):
+            report.left.append(path.name)
+            return
+        stat = path.stat()
+        if self.clock() - stat.st_mtime < self.settings.settle_seconds:
+            log.debug("%s is still being written; left for the next pass", path.name)
+            report.left.append(path.name)
+            return
+        try:
+            self._store(path, stat.st_size, report)
+        except Quarantine as reason:
+            report.quarantined.append((path.name, str(reason)))
+
+    def _store(self, path: Path, size: int, report: IngestReport) -> None:
+        if size == 0:
+            self._reject(path, "zero-size file")
+        try:
+            name = filenames.parse_received_name(path.name, self.tz)
+        except FileNameError as exc:
+            self._reject(path, str(exc))
+        if name.subsystem not in self.settings.subsystems:
+            self._reject(path, f"subsystem {name.subsystem!r} is not configured ({', '.join(self.settings.subsystems)})")
+        replay = name.hlt_mode == REPLAY_MODE
+        relative = filenames.stored_path(name.run_number, name.subsystem, name.timestamp, self.tz, replay=replay)
+        target = self.settings.data_path / relative
+        if target.exists():
+            self._reject(path, f"a file for this subsystem and time already exists: {relative}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+        if replay:
+            report.replay.append(relative)
+            return
+        try:
+            self.register(relative, name.run_number, name.hlt_mode)
+        except HistogramReadError as exc:
+            self._reject(target, f"unreadable ROOT file (received as {path.name}): {exc}")
+        report.stored.append(relative)
+        report.runs.add(name.run_number)
+
+    def _reject(self, path: Path, reason: str) -> NoReturn:
+        quarantine(path, self.settings.quarantine_path, reason)
+        raise Quarantine(reason)
+
+    def register(self, relative: str, run_number: int, hlt_mode: str) -> None:
+        """Decode a stored file once (filling the cache) and record it, its index and event count."""
+        target = self.settings.data_path / relative
+        contents = self.cache.get(target)
+        stored = filenames.parse_stored_name(target.name, self.tz)
+        run_file = RunFile(
+            run_number=run_number,
+            subsystem=stored.subsystem,
+            path=relative,
+            timestamp=stored.timestamp,
+            size=target.stat().st_size,
+            n_events=event_count(contents),
+        )
+        _write_run_info(target.parent.parent, hlt_mode)
+        classes = {key: hist.root_class for key, hist in contents.histograms.items()}
+        with self.catalog.engine.begin() as conn:
+            self.catalog.add_run(conn, run_number, hlt_mode)
+            self.catalog.add_file(conn, run_file, classes)
+
+    def update_subsystems(self, run_numbers: set[int]) -> None:
+        with self.catalog.engine.begin() as conn:
+            for number in sorted(run_numbers):
+                self.catalog.update_subsystems(conn, number, self.settings.subsystems)
+
+
+def _stored_files(data: Path, subsystems: list[str]) -> Iterator[tuple[int, Path]]:
+    for run_dir in sorted(data.iterdir()):
+        number = filenames.parse_run_dir(run_dir.name)
+        if number is None or not run_dir.is_dir():
+            continue
+        for subsystem in subsystems:
+            for path in sorted((run_dir / subsystem).glob(f"{subsystem}hists.*.root")):
+                yield number, path
+
+
+def rebuild(ingester: Ingester) -> int:
+    """Recreate the catalog from the run folders on disk; returns the number of files recorded.
+
+    Unreadable files are logged and skipped, not moved: a rebuild never changes the data folder.
+    """
+    catalog, settings = ingester.catalog, ingester.settings
+    catalog.drop_schema()
+    catalog.create_schema()
+    count = 0
+    run_numbers: set[int] = set()
+    for number, path in _stored_files(settings.data_path, settings.subsystems):
+        relative = path.relative_to(settings.data_path).as_posix()
+        try:
+            ingester.register(relative, number, read_run_info(path.parent.parent))
+        except (HistogramReadError, FileNameError) as exc:
+            log.error("rebuild skipped %s: %s", relative, exc)
+            continue
+        run_numbers.add(number)
+        count += 1
+    ingester.update_subsystems(run_numbers)
+    return count

@@ -1,0 +1,152 @@
+"""One typed settings object, loaded in layers: defaults, then a TOML file, then OVERWATCH_* variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from overwatch_core.errors import ConfigError
+
+ENV_PREFIX = "OVERWATCH_"
+CONFIG_ENV = "OVERWATCH_CONFIG"
+
+
+def _setting(default: Any, help: str) -> Any:
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Each field has a one-line help text, mirrored in the example config."""
+
+    data_folder: str = _setting("data", "Folder holding Run<N>/ folders, the catalog and caches.")
+    drop_folder: str = _setting("", "Folder receivers drop new files into; empty means the data folder.")
+    quarantine_folder: str = _setting("", "Where unreadable files are moved; empty means <data_folder>/quarantine.")
+    database_url: str = _setting("", "SQLAlchemy URL of the catalog; empty means SQLite <data_folder>/overwatch.sqlite.")
+    subsystems: list[str] = _setting(["EMC", "TPC", "HLT"], "Subsystems to ingest and show; HLT must be included.")
+    timezone: str = _setting("Europe/Zurich", "IANA zone of the times in file names and on pages.")
+    cumulative: bool = _setting(True, "Files hold everything since run start (true) or only their interval.")
+    ongoing_minutes: float = _setting(5.0, "A run is ongoing while its newest file is younger than this.")
+    settle_seconds: float = _setting(2.0, "A dropped file modified more recently than this is left for the next pass.")
+    histogram_cache_mb: int = _setting(256, "In-process cache of decoded histograms, in MB.")
+    histogram_disk_cache_mb: int = _setting(2048, "On-disk cache of decoded histograms shared by processes, in MB.")
+    log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
+
+    def __post_init__(self) -> None:
+        if "HLT" not in self.subsystems:
+            raise ConfigError("subsystems: must include 'HLT' (other subsystems fall back to its files)")
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"log_level: {self.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        for name in ("ongoing_minutes", "settle_seconds", "histogram_cache_mb", "histogram_disk_cache_mb"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must not be negative, got {getattr(self, name)!r}")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_folder)
+
+    @property
+    def drop_path(self) -> Path:
+        return Path(self.drop_folder) if self.drop_folder else self.data_path
+
+    @property
+    def quarantine_path(self) -> Path:
+        return Path(self.quarantine_folder) if self.quarantine_folder else self.data_path / "quarantine"
+
+    @property
+    def catalog_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_path / 'overwatch.sqlite').resolve()}"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.data_path / "cache"
+
+
+def setting_help() -> dict[str, str]:
+    """Name → help text of every setting (used by the documentation test and `--help`)."""
+    return {f.name: f.metadata["help"] for f in dataclasses.fields(Settings)}
+
+
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(Settings)
+
+
+def _convert(name: str, value: Any, kind: Any) -> Any:
+    """Check a TOML value against the field type; ints are accepted where floats are expected."""
+    origin = typing.get_origin(kind)
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise ConfigError(f"{name}: expected a list of {item.__name__}, got {type(value).__name__}")
+        return [_convert(f"{name}[{i}]", v, item) for i, v in enumerate(value)]
+    if origin in (types.UnionType, typing.Union):
+        raise ConfigError(f"{name}: unsupported setting type")  # no optional settings exist today
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, bool):
+        raise ConfigError(f"{name}: expected int, got bool")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{name}: expected {kind.__name__}, got {type(value).__name__} ({value!r})")
+    return value
+
+
+def _from_env_text(name: str, text: str, kind: Any) -> Any:
+    """Turn an environment string into the field's type (lists are comma separated)."""
+    if typing.get_origin(kind) is list:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}: expected true/false, got {text!r}")
+    try:
+        return kind(text)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}: expected {kind.__name__}, got {text!r}") from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file {str(path)!r} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {str(path)!r} is not valid TOML: {exc}") from exc
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults, the TOML file (argument or OVERWATCH_CONFIG), env, then overrides."""
+    env = os.environ if env is None else env
+    kinds = _field_types()
+    values: dict[str, Any] = {}
+    path = config_file or env.get(CONFIG_ENV)
+    if path:
+        for key, value in _read_toml(Path(path)).items():
+            if key not in kinds:
+                raise ConfigError(f"unknown setting {key!r} in {str(path)!r}; valid: {', '.join(sorted(kinds))}")
+            values[key] = _convert(key, value, kinds[key])
+    for name, kind in kinds.items():
+        text = env.get(f"{ENV_PREFIX}{name.upper()}")
+        if text is not None:
+            values[name] = _from_env_text(name, text, kind)
+    for key, value in overrides.items():
+        if key not in kinds:
+            raise ConfigError(f"unknown setting {key!r}; valid: {', '.join(sorted(kinds))}")
+        values[key] = _convert(key, value, kinds[key])
+    return Settings(**values)
