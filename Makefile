@@ -1,0 +1,46 @@
+# Every target creates/refreshes the virtual environment and installs what it needs itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_DIR ?= demo-data
+DEMO_ENV := OVERWATCH_DATA_FOLDER=$(DEMO_DIR)/data
+
+.PHONY: demo test bench lint venv browser-deps clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,celery]'
+	touch $(STAMP)
+
+# Debian's chromium and chromium-driver run the browser tests (installed only when missing).
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing Debian chromium and chromium-driver"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+test: venv browser-deps
+	$(BIN)/python -m pytest
+
+demo: venv
+	rm -rf $(DEMO_DIR)
+	$(DEMO_ENV) $(BIN)/overwatch demo-data
+	$(DEMO_ENV) $(BIN)/overwatch ingest
+	$(DEMO_ENV) $(BIN)/overwatch runs
+
+bench: venv
+	$(BIN)/python benchmarks/run_all.py
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR)

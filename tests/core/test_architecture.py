@@ -1,0 +1,22 @@
+"""SPEC §2: the core never imports the web stack, and importing it does no work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = Path(__file__).parents[2] / "overwatch_core"
+
+
+def test_core_imports_no_web_modules() -> None:
+    modules = sorted(p.stem for p in CORE.glob("*.py") if p.stem != "__init__")
+    code = (
+        "import sys\n"
+        + "".join(f"import overwatch_core.{m}\n" for m in modules)
+        + "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'dash', 'flask', 'flask_login', 'dashboard'})\n"
+        + "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"overwatch_core pulled in: {result.stdout.strip()}"
+    assert len(modules) >= 8
