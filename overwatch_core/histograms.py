@@ -1,0 +1,373 @@
+"""Reading histograms out of ROOT files (the one module that opens them) and caching the decoded arrays."""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import numpy as np
+import uproot
+
+from overwatch_core.errors import HistogramReadError
+from overwatch_core.model import SUPPORTED_CLASSES, FloatArray, Histogram, ProfileSums
+
+log = logging.getLogger(__name__)
+
+#: What uproot and the OS raise for missing, unreadable or corrupt files. uproot has no common base class:
+#: OSError for short reads and missing files, ValueError for a wrong magic number or a bad reshape,
+#: DeserializationError/KeyError/IndexError/struct.error for garbage in records, zlib.error for bad
+#: compressed blocks, AssertionError for impossible block sizes (uproot.compression.decompress checks
+#: them with ``assert``), EOFError/NotImplementedError for cut or unknown compression headers. Anything
+#: else is a bug in this module and must surface as such.
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    AssertionError,
+    ValueError,
+    KeyError,
+    IndexError,
+    EOFError,
+    NotImplementedError,
+    struct.error,
+    zlib.error,
+    uproot.deserialization.DeserializationError,
+)
+
+_PROFILE_CLASSES = frozenset(["TProfile", "TProfile2D"])
+_AXES = ("fXaxis", "fYaxis", "fZaxis")
+#: uproot writes TDirectory, ROOT itself TDirectoryFile.
+_DIRECTORY_CLASSES = frozenset(["TDirectory", "TDirectoryFile"])
+
+
+@dataclass(frozen=True, eq=False)
+class FileContents:
+    """Everything a ROOT file holds that the dashboard can use, plus what it had to skip.
+
+    Both mappings are sorted by key (``dir/name``), the order in which the original listed a file's keys.
+    """
+
+    histograms: dict[str, Histogram]
+    unsupported: dict[str, str]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in arrays, which is what bounds the in-memory cache."""
+        return sum(_histogram_nbytes(h) for h in self.histograms.values())
+
+
+def _histogram_nbytes(hist: Histogram) -> int:
+    return sum(a.nbytes for a in _arrays(hist))
+
+
+def _arrays(hist: Histogram) -> list[FloatArray]:
+    arrays = [hist.values, hist.variances, *hist.edges]
+    if hist.profile is not None:
+        arrays += [hist.profile.sum_w, hist.profile.sum_wy, hist.profile.sum_wy2]
+    return arrays
+
+
+def read_file(path: str | os.PathLike[str]) -> FileContents:
+    """Decode every supported histogram of ``path``; other objects are only listed by class."""
+    histograms: dict[str, Histogram] = {}
+    unsupported: dict[str, str] = {}
+    with _open_root(path) as root:
+        for key, entry in sorted(_newest_entries(root).items()):
+            if entry.class_name in SUPPORTED_CLASSES:
+                obj = entry.directory[f"{entry.name};{entry.cycle}"]
+                histograms[key] = _decode_object(path, key, obj, entry.class_name)
+            else:
+                unsupported[key] = entry.class_name
+    return FileContents(histograms=histograms, unsupported=unsupported)
+
+
+def list_classes(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Key -> ROOT class name of every object except directories, from the key lists alone (no decoding)."""
+    with _open_root(path) as root:
+        return {key: entry.class_name for key, entry in sorted(_newest_entries(root).items())}
+
+
+def event_count(contents: FileContents) -> float | None:
+    """Bin 1 of the first histogram whose name contains "events", the original's nEvents rule (REF §3.2)."""
+    for key, hist in contents.histograms.items():
+        if "events" in key.rsplit("/", 1)[-1].lower():
+            return float(hist.values.flat[0])
+    return None
+
+
+@contextmanager
+def _open_root(path: str | os.PathLike[str]) -> Iterator[Any]:
+    """Open ``path`` as a ROOT directory, turning every way a file can be broken into HistogramReadError.
+
+    The file is opened once and uproot reads from that handle, so the size checked against the header is
+    the size of the very file decoded, even if a re-ingest replaces the path meanwhile.
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                raise HistogramReadError(f"cannot read ROOT file {os.fspath(path)}: the file is empty")
+            with uproot.open(handle, object_cache=None, array_cache=None) as root:
+                _check_complete(path, root, size)
+                yield root
+    except _READ_ERRORS as exc:
+        raise HistogramReadError(f"cannot read ROOT file {os.fspath(path)}: {_first_line(exc)}") from exc
+
+
+def _check_complete(path: str | os.PathLike[str], root: Any, size: int) -> None:
+    """Refuse a file shorter than its header says.
+
+    Reading a cut file can succeed: the keys and histograms sit in the first half and uproot never needs
+    the streamer info or free-segment list at the end, so partial files would pass silently otherwise.
+    """
+    end = int(root.file.fEND)
+    if size < end:
+        raise HistogramReadError(
+            f"cannot read ROOT file {os.fspath(path)}: truncated, {size} bytes but the header says {end}"
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    """uproot appends the file path on further lines; the message already names it."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One key of a ROOT directory: enough to fetch the object without walking the path again."""
+
+    directory: Any
+    name: str
+    cycle: int
+    class_name: str
+
+
+def _newest_entries(root: Any) -> dict[str, _Entry]:
+    """Key (``dir/name``) -> its highest cycle; directories are descended into, not listed."""
+    newest: dict[str, _Entry] = {}
+    for key, entry in _walk(root, ""):
+        if key not in newest or entry.cycle > newest[key].cycle:
+            newest[key] = entry
+    return newest
+
+
+def _walk(directory: Any, prefix: str) -> Iterator[tuple[str, _Entry]]:
+    """Each directory is opened once here and kept in its entries (uproot would re-read it per lookup)."""
+    for name_cycle, class_name in directory.classnames(recursive=False, cycle=True).items():
+        name, _, cycle = name_cycle.rpartition(";")
+        if class_name in _DIRECTORY_CLASSES:
+            yield from _walk(directory[name_cycle], f"{prefix}{name}/")
+        else:
+            yield f"{prefix}{name}", _Entry(directory, name, int(cycle), class_name)
+
+
+def _decode_object(path: str | os.PathLike[str], key: str, obj: Any, class_name: str) -> Histogram:
+    ndim = 1 if class_name == "TProfile" else 2 if class_name == "TProfile2D" else int(class_name[2])
+    values = _float_array(obj.values())
+    profile = _profile_sums(path, key, obj, values.shape) if class_name in _PROFILE_CLASSES else None
+    return Histogram(
+        name=key,
+        root_class=class_name,
+        values=values,
+        variances=_float_array(obj.variances()),
+        edges=tuple(_float_array(obj.axis(i).edges()) for i in range(ndim)),
+        title=str(obj.member("fTitle")),
+        axis_titles=tuple(str(obj.member(a).member("fTitle")) for a in _AXES[: min(ndim + 1, 3)]),
+        entries=float(obj.member("fEntries")),
+        profile=profile,
+    )
+
+
+def _profile_sums(path: str | os.PathLike[str], key: str, obj: Any, shape: tuple[int, ...]) -> ProfileSums:
+    """The raw sums behind a profile; uproot's ``values()`` already divides them, so read the members.
+
+    fArray is the TArrayD base class of the object (``values(flow=True)`` gives means, not fArray).
+    """
+    (raw,) = obj.base(uproot.models.TArray.Model_TArray)
+    return ProfileSums(
+        sum_w=_without_flow(path, key, "fBinEntries", obj.member("fBinEntries"), shape),
+        sum_wy=_without_flow(path, key, "fArray", raw, shape),
+        sum_wy2=_without_flow(path, key, "fSumw2", obj.member("fSumw2"), shape),
+    )
+
+
+def _without_flow(
+    path: str | os.PathLike[str], key: str, member: str, flat: Any, shape: tuple[int, ...]
+) -> FloatArray:
+    """ROOT stores bins flat with flow bins, x fastest (Fortran order); cut back to ``shape``."""
+    with_flow = tuple(n + 2 for n in shape)
+    array = np.asarray(flat, dtype=np.float64)
+    if array.size != int(np.prod(with_flow)):
+        raise HistogramReadError(
+            f"cannot read ROOT file {os.fspath(path)}: {key}.{member} has {array.size} cells, "
+            f"expected {int(np.prod(with_flow))}"
+        )
+    inner = array.reshape(with_flow, order="F")[tuple(slice(1, -1) for _ in shape)]
+    return _float_array(inner)
+
+
+def _float_array(array: Any) -> FloatArray:
+    """A compact, native float64, read-only copy: cached arrays are shared between callers."""
+    out = np.array(array, dtype=np.float64, order="C", copy=True)
+    out.flags.writeable = False
+    return out
+
+
+# --- cache --------------------------------------------------------------------------------------------
+
+CacheKey = tuple[str, int, int]
+#: Part of every disk key; bump it when FileContents or Histogram change shape, so old pickles are ignored.
+_DISK_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Counters of one HistogramCache; ``hits`` includes ``disk_hits``."""
+
+    hits: int = 0
+    disk_hits: int = 0
+    misses: int = 0
+    decodes: int = 0
+
+
+class HistogramCache:
+    """Decoded file contents keyed by (absolute path, size, mtime_ns), in memory and optionally on disk.
+
+    Re-ingest replaces a file under the same path, so the path alone would serve stale arrays; size and
+    mtime change with every replacement and cost one ``stat``, far cheaper than a content hash. The disk
+    level (diskcache, safe across processes) lets gunicorn workers and the ingest process share one
+    decode per file. Two processes missing the same new file at the same moment may both decode it; that
+    is wasted work, not wrong data, and cheaper than a cross-process lock that a dead worker could hold.
+    """
+
+    def __init__(
+        self,
+        max_bytes: int = 256 * 1024 * 1024,
+        disk_directory: str | os.PathLike[str] | None = None,
+        disk_size_limit: int = 1024 * 1024 * 1024,
+        decode: Callable[[Path], FileContents] = read_file,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self._decode = decode
+        self._disk = (
+            diskcache.Cache(os.fspath(disk_directory), size_limit=disk_size_limit)
+            if disk_directory is not None
+            else None
+        )
+        self._memory: OrderedDict[CacheKey, tuple[FileContents, int]] = OrderedDict()
+        self._memory_bytes = 0
+        self._lock = threading.Lock()
+        self._counts = {"hits": 0, "disk_hits": 0, "misses": 0, "decodes": 0}
+
+    @property
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(**self._counts)
+
+    @property
+    def memory_bytes(self) -> int:
+        """Array bytes currently held in memory (never above ``max_bytes``)."""
+        return self._memory_bytes
+
+    def get(self, path: str | os.PathLike[str]) -> FileContents:
+        """The contents of ``path``, decoded only if neither level holds this version of the file."""
+        absolute = Path(path).absolute()
+        key = _cache_key(absolute)
+        contents = self._from_memory(key) or self._from_disk(key)
+        if contents is not None:
+            return contents
+        self._count("misses")
+        contents = self._decode_counted(absolute)
+        if _unchanged(absolute, key):  # not replaced while decoding, so the key describes these arrays
+            self._store(key, contents)
+        return contents
+
+    def close(self) -> None:
+        """Release the disk level's database handle."""
+        if self._disk is not None:
+            self._disk.close()
+
+    def _decode_counted(self, path: Path) -> FileContents:
+        self._count("decodes")
+        log.debug("decoding %s", path)
+        return self._decode(path)
+
+    def _from_memory(self, key: CacheKey) -> FileContents | None:
+        with self._lock:
+            entry = self._memory.get(key)
+            if entry is None:
+                return None
+            self._memory.move_to_end(key)
+            self._counts["hits"] += 1
+            return entry[0]
+
+    def _from_disk(self, key: CacheKey) -> FileContents | None:
+        if self._disk is None:
+            return None
+        contents = self._disk.get((_DISK_FORMAT, *key))
+        if not isinstance(contents, FileContents):
+            return None
+        self._count("hits")
+        self._count("disk_hits")
+        _make_read_only(contents)
+        self._remember(key, contents)
+        return contents
+
+    def _store(self, key: CacheKey, contents: FileContents) -> None:
+        if self._disk is not None:
+            self._disk.set((_DISK_FORMAT, *key), contents)
+        self._remember(key, contents)
+
+    def _remember(self, key: CacheKey, contents: FileContents) -> None:
+        """Keep ``contents`` in memory, evicting least recently used files beyond ``max_bytes``."""
+        size = contents.nbytes
+        with self._lock:
+            for old in [k for k in self._memory if k[0] == key[0] and k != key]:
+                self._forget(old)  # an older version of the same path is never asked for again
+            if size > self.max_bytes or key in self._memory:
+                return
+            self._memory[key] = (contents, size)
+            self._memory_bytes += size
+            while self._memory_bytes > self.max_bytes:
+                self._forget(next(iter(self._memory)))
+
+    def _forget(self, key: CacheKey) -> None:
+        _, size = self._memory.pop(key)
+        self._memory_bytes -= size
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
+
+
+def _cache_key(path: Path) -> CacheKey:
+    """(path, size, mtime_ns) of the file now at ``path``; a missing file is a read error like any other."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise HistogramReadError(f"cannot read ROOT file {path}: {_first_line(exc)}") from exc
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
+def _unchanged(path: Path, key: CacheKey) -> bool:
+    try:
+        return _cache_key(path) == key
+    except HistogramReadError:
+        return False
+
+
+def _make_read_only(contents: FileContents) -> None:
+    """Shared cached arrays must not be changed in place; only pickle protocol 5 keeps them read-only."""
+    for hist in contents.histograms.values():
+        for array in _arrays(hist):
+            array.flags.writeable = False
+
