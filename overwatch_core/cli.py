@@ -25,8 +25,8 @@ def _ingester(settings: Settings) -> Ingester:
     catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
     cache = HistogramCache(
         max_bytes=settings.histogram_cache_mb * 2**20,
-        directory=settings.cache_path / "histograms",
-        disk_bytes=settings.histogram_disk_cache_mb * 2**20,
+        disk_directory=settings.cache_path / "histograms",
+        disk_size_limit=settings.histogram_disk_cache_mb * 2**20,
     )
     return Ingester(settings, catalog, cache)
 

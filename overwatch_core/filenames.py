@@ -49,9 +49,10 @@ class StoredName:
 
 
 def _parse_time(match: re.Match[str], tz: ZoneInfo, name: str) -> datetime:
-    fields = [int(match.group(i)) for i in range(len(match.groups()) - 5, len(match.groups()) + 1)]
+    last = len(match.groups())
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(last - 5, last + 1))
     try:
-        return datetime(*fields, tzinfo=tz)  # type: ignore[misc]
+        return datetime(year, month, day, hour, minute, second, tzinfo=tz)
     except ValueError as exc:
         raise FileNameError(f"{name!r}: invalid date or time ({exc})") from exc
 

@@ -89,11 +89,11 @@ def _profile_object(hist: Histogram, axes: list[Any], common: dict[str, Any], st
     total_wy2 = float(np.sum(sums.sum_wy2))
     if hist.ndim == 1:
         return ident.to_TProfile(
-            fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], fTsumwy=total_wy, fTsumwy2=total_wy2, fErrorMode=0, fYmin=0.0, fYmax=0.0,
-            **arrays, **common,
+            fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], fTsumwy=total_wy, fTsumwy2=total_wy2,
+            fErrorMode=0, fYmin=0.0, fYmax=0.0, **arrays, **common,
         )
     return ident.to_TProfile2D(
-        fXaxis=axes[0], fYaxis=axes[1], fTsumwy=stats["fTsumwy"], fTsumwy2=stats["fTsumwy2"], fTsumwxy=0.0,
+        fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], fTsumwy=stats["fTsumwy"], fTsumwy2=stats["fTsumwy2"], fTsumwxy=0.0,
         fTsumwz=total_wy, fTsumwz2=total_wy2, fErrorMode=0, fZmin=0.0, fZmax=0.0, **arrays, **common,
     )
 
