@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -45,17 +46,18 @@ class Quarantine(Exception):
     """Internal signal: this file cannot be ingested, for the reason given."""
 
 
-def quarantine(source: Path, folder: Path, reason: str) -> Path:
-    """Move ``source`` into ``folder`` next to a ``.reason`` file; never overwrite, never delete."""
+def quarantine(source: Path, folder: Path, reason: str, name: str | None = None) -> Path:
+    """Move ``source`` into ``folder`` (as ``name``) next to a ``.reason`` file; never overwrite or delete."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / source.name
+    name = name or source.name
+    target = folder / name
     counter = 1
     while target.exists():
-        target = folder / f"{source.name}.{counter}"
+        target = folder / f"{name}.{counter}"
         counter += 1
     shutil.move(source, target)
     target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
-    log.warning("quarantined %s: %s", source.name, reason)
+    log.warning("quarantined %s: %s", name, reason)
     return target
 
 
@@ -148,12 +150,16 @@ class Ingester:
         try:
             self.register(relative, name.run_number, name.hlt_mode)
         except HistogramReadError as exc:
-            self._reject(target, f"unreadable ROOT file (received as {path.name}): {exc}")
+            self._reject(target, f"unreadable ROOT file: {exc}", name=path.name)
         report.stored.append(relative)
         report.runs.add(name.run_number)
 
-    def _reject(self, path: Path, reason: str) -> NoReturn:
-        quarantine(path, self.settings.quarantine_path, reason)
+    def _reject(self, path: Path, reason: str, name: str | None = None) -> NoReturn:
+        quarantine(path, self.settings.quarantine_path, reason, name)
+        if name is not None:  # it came out of a run folder: do not leave empty folders behind
+            for folder in (path.parent, path.parent.parent):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         raise Quarantine(reason)
 
     def register(self, relative: str, run_number: int, hlt_mode: str) -> None:
