@@ -147,9 +147,11 @@ def _restricted_pt_eta(source: Histogram, name: str) -> Histogram:
 
 _SIGNS = (("pos", "positive"), ("neg", "negative"))
 _SIDES = (("aSide", "A"), ("cSide", "C"))
-# As REF §3.7 lists them; ALICE's TPC QA orders its variables ncl, chi2, found/findable, DCAr, DCAz, so _3_
-# may in fact be DCAr. Kept as the original had it until checked against real files.
-_DCA_SOURCES = (("DCAz", 3), ("DCAr", 4))
+# REF §3.7 has DCAz from ``_3_5_6`` and DCAr from ``_4_5_6``, but the files say otherwise: the key listing in
+# the original's detectors/README.md titles ``_3_5_6`` "DCA vs r" and ``_4_5_6`` "DCA vs z" (ALICE's TPC QA
+# orders its variables ncl, chi2, found/findable, DCAr, DCAz, eta, phi, pT), and its own TPCdcaR trend reads
+# ``_3_5_7``. The names here follow the data.
+_DCA_SOURCES = (("DCAr", 3), ("DCAz", 4))
 _TRACKS = "TPCQA/h_tpc_track_{sign}_recvertex_{variables}"
 
 
