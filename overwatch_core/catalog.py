@@ -164,7 +164,9 @@ class Catalog:
         self._index_histograms(conn, run_file.run_number, run_file.subsystem, hist_classes)
         return True
 
-    def _index_histograms(self, conn: Connection, run_number: int, location: str, classes: Mapping[str, str]) -> None:
+    def _index_histograms(
+        self, conn: Connection, run_number: int, location: str, classes: Mapping[str, str]
+    ) -> None:
         existing = set(
             conn.execute(
                 sa.select(histograms.c.name).where(
@@ -243,14 +245,20 @@ class Catalog:
         result = []
         for number, mode in rows:
             locations = {s.name: s.file_location for s in subs if s.run_number == number}
-            stats = [per_location[(number, loc)] for loc in set(locations.values()) if (number, loc) in per_location]
+            stats = [
+                per_location[(number, loc)]
+                for loc in set(locations.values())
+                if (number, loc) in per_location
+            ]
             result.append(
                 RunSummary(
                     run_number=number,
                     hlt_mode=mode,
                     start=self._datetime(min((s[1] for s in stats), default=None)),
                     end=self._datetime(max((s[2] for s in stats), default=None)),
-                    file_counts={n: per_location.get((number, loc), (0, 0, 0))[0] for n, loc in locations.items()},
+                    file_counts={
+                        n: per_location.get((number, loc), (0, 0, 0))[0] for n, loc in locations.items()
+                    },
                     file_locations=locations,
                 )
             )
@@ -275,7 +283,9 @@ class Catalog:
                 sa.select(subsystems).where(subsystems.c.run_number == run_number).order_by(subsystems.c.name)
             ).all()
             file_rows = conn.execute(
-                sa.select(files).where(files.c.run_number == run_number).order_by(files.c.timestamp, files.c.path)
+                sa.select(files)
+                .where(files.c.run_number == run_number)
+                .order_by(files.c.timestamp, files.c.path)
             ).all()
         return Run(
             run_number=run_number,

@@ -34,14 +34,24 @@ def _ingester(settings: Settings) -> Ingester:
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else settings.drop_path
     started = time.perf_counter()
-    summary = demo.generate_demo_data(out, seed=args.seed, n_runs=args.runs, tz=filenames.zone(settings.timezone))
-    print(f"wrote {summary.total_files} files for {len(summary.runs)} runs into {out} "
-          f"in {time.perf_counter() - started:.1f} s")
+    summary = demo.generate_demo_data(
+        out, seed=args.seed, n_runs=args.runs, tz=filenames.zone(settings.timezone)
+    )
+    print(
+        f"wrote {summary.total_files} files for {len(summary.runs)} runs into {out} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     print(f"hot FastOR IDs {list(summary.hot_channel_ids)} appear from minute {summary.hot_channel_minute}")
     if args.live_source:
-        live = demo.generate_live_run(Path(args.live_source), seed=args.seed, tz=filenames.zone(settings.timezone),
-                                      run_number=summary.next_run_number)
-        print(f"wrote live run {live.run_number} ({live.total_files} files) into {args.live_source} for replay")
+        live = demo.generate_live_run(
+            Path(args.live_source),
+            seed=args.seed,
+            tz=filenames.zone(settings.timezone),
+            run_number=summary.next_run_number,
+        )
+        print(
+            f"wrote live run {live.run_number} ({live.total_files} files) into {args.live_source} for replay"
+        )
     return 0
 
 
@@ -81,7 +91,9 @@ def format_run_table(page: RunPage, tz_name: str) -> str:
             for name, count in run.file_counts.items()
         )
         lines.append(f"{run.run_number:>8}  {run.hlt_mode:4}  {start:28}  {subs}")
-    lines.append(f"Showing runs {page.first_index}–{page.last_index} of {page.total} (page {page.page}/{page.pages})")
+    lines.append(
+        f"Showing runs {page.first_index}–{page.last_index} of {page.total} (page {page.page}/{page.pages})"
+    )
     return "\n".join(lines)
 
 

@@ -13,7 +13,9 @@ from overwatch_core.errors import ConfigError, FileNameError
 DEFAULT_ZONE = "Europe/Zurich"
 
 _TIME = r"(\d{4})_(\d{1,2})_(\d{1,2})_(\d{1,2})_(\d{1,2})_(\d{1,2})"
-RECEIVED_PATTERN = re.compile(rf"^(?P<sys>[A-Za-z0-9]+?)histos_(?P<run>\d+)_(?P<mode>[A-Za-z]+)_(?P<time>{_TIME})\.root$")
+RECEIVED_PATTERN = re.compile(
+    rf"^(?P<sys>[A-Za-z0-9]+?)histos_(?P<run>\d+)_(?P<mode>[A-Za-z]+)_(?P<time>{_TIME})\.root$"
+)
 STORED_PATTERN = re.compile(rf"^(?P<sys>[A-Za-z0-9]+?)hists\.(?P<time>{_TIME})\.root$")
 COMBINED_PATTERN = re.compile(r"^hists\.combined\.(?P<n>\d+)\.(?P<time>\d+)\.root$")
 TIME_SLICE_PATTERN = re.compile(r"^timeSlice\.(?P<min>\d+)\.(?P<max>\d+)\.(?P<hash>[0-9a-fA-F]+)\.root$")
@@ -27,7 +29,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {name!r} (expected an IANA name such as {DEFAULT_ZONE!r})") from exc
+        raise ConfigError(
+            f"unknown time zone {name!r} (expected an IANA name such as {DEFAULT_ZONE!r})"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,9 @@ def parse_received_name(name: str, tz: ZoneInfo) -> ReceivedName:
     )
 
 
-def format_received_name(subsystem: str, run_number: int, hlt_mode: str, timestamp: datetime, tz: ZoneInfo) -> str:
+def format_received_name(
+    subsystem: str, run_number: int, hlt_mode: str, timestamp: datetime, tz: ZoneInfo
+) -> str:
     """The name a receiver would give this file (zero-padded, as the DQM receiver writes it)."""
     return f"{subsystem}histos_{run_number}_{hlt_mode}_{format_time(timestamp, tz)}.root"
 
@@ -100,7 +106,9 @@ def format_stored_name(subsystem: str, timestamp: datetime, tz: ZoneInfo) -> str
     return f"{subsystem}hists.{format_time(timestamp, tz)}.root"
 
 
-def stored_path(run_number: int, subsystem: str, timestamp: datetime, tz: ZoneInfo, replay: bool = False) -> str:
+def stored_path(
+    run_number: int, subsystem: str, timestamp: datetime, tz: ZoneInfo, replay: bool = False
+) -> str:
     """Relative path of a stored file; HLT-mode-E (replay) data goes below ``ReplayData/``."""
     path = f"Run{run_number}/{subsystem}/{format_stored_name(subsystem, timestamp, tz)}"
     return f"ReplayData/{path}" if replay else path

@@ -1,4 +1,4 @@
-"""Ingest: move dropped files into Run<N>/<SYS>/, quarantine unreadable ones, and record them in the catalog."""
+"""Ingest: move dropped files into Run<N>/<SYS>/, quarantine unreadable ones, record them in the catalog."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from typing import NoReturn
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from overwatch_core import filenames
 from overwatch_core.catalog import Catalog
@@ -136,9 +136,14 @@ class Ingester:
         except FileNameError as exc:
             self._reject(path, str(exc))
         if name.subsystem not in self.settings.subsystems:
-            self._reject(path, f"subsystem {name.subsystem!r} is not configured ({', '.join(self.settings.subsystems)})")
+            self._reject(
+                path,
+                f"subsystem {name.subsystem!r} is not configured ({', '.join(self.settings.subsystems)})",
+            )
         replay = name.hlt_mode == REPLAY_MODE
-        relative = filenames.stored_path(name.run_number, name.subsystem, name.timestamp, self.tz, replay=replay)
+        relative = filenames.stored_path(
+            name.run_number, name.subsystem, name.timestamp, self.tz, replay=replay
+        )
         target = self.settings.data_path / relative
         if target.exists():
             self._reject(path, f"a file for this subsystem and time already exists: {relative}")

@@ -12,9 +12,7 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 #: ROOT classes the histogram reader understands.
-SUPPORTED_CLASSES = frozenset(
-    [f"TH{d}{t}" for d in (1, 2, 3) for t in "FDISC"] + ["TProfile", "TProfile2D"]
-)
+SUPPORTED_CLASSES = frozenset([f"TH{d}{t}" for d in (1, 2, 3) for t in "FDISC"] + ["TProfile", "TProfile2D"])
 
 
 @dataclass(frozen=True, eq=False)

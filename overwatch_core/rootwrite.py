@@ -68,10 +68,14 @@ def to_root_object(hist: Histogram) -> Any:
     data = _with_flow(hist.values, dtype)
     sumw2 = _with_flow(hist.variances, np.float64)
     if hist.ndim == 1:
-        return ident.to_TH1x(data=data, fSumw2=sumw2, fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], **common)
+        return ident.to_TH1x(
+            data=data, fSumw2=sumw2, fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], **common
+        )
     common.update(fTsumwy=stats["fTsumwy"], fTsumwy2=stats["fTsumwy2"], fTsumwxy=0.0)
     if hist.ndim == 2:
-        return ident.to_TH2x(data=data, fSumw2=sumw2, fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], **common)
+        return ident.to_TH2x(
+            data=data, fSumw2=sumw2, fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], **common
+        )
     common.update(fTsumwz=stats["fTsumwz"], fTsumwz2=stats["fTsumwz2"], fTsumwxz=0.0, fTsumwyz=0.0)
     return ident.to_TH3x(data=data, fSumw2=sumw2, fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], **common)
 
@@ -89,12 +93,31 @@ def _profile_object(hist: Histogram, axes: list[Any], common: dict[str, Any], st
     total_wy2 = float(np.sum(sums.sum_wy2))
     if hist.ndim == 1:
         return ident.to_TProfile(
-            fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], fTsumwy=total_wy, fTsumwy2=total_wy2,
-            fErrorMode=0, fYmin=0.0, fYmax=0.0, **arrays, **common,
+            fXaxis=axes[0],
+            fYaxis=axes[1],
+            fZaxis=axes[2],
+            fTsumwy=total_wy,
+            fTsumwy2=total_wy2,
+            fErrorMode=0,
+            fYmin=0.0,
+            fYmax=0.0,
+            **arrays,
+            **common,
         )
     return ident.to_TProfile2D(
-        fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], fTsumwy=stats["fTsumwy"], fTsumwy2=stats["fTsumwy2"], fTsumwxy=0.0,
-        fTsumwz=total_wy, fTsumwz2=total_wy2, fErrorMode=0, fZmin=0.0, fZmax=0.0, **arrays, **common,
+        fXaxis=axes[0],
+        fYaxis=axes[1],
+        fZaxis=axes[2],
+        fTsumwy=stats["fTsumwy"],
+        fTsumwy2=stats["fTsumwy2"],
+        fTsumwxy=0.0,
+        fTsumwz=total_wy,
+        fTsumwz2=total_wy2,
+        fErrorMode=0,
+        fZmin=0.0,
+        fZmax=0.0,
+        **arrays,
+        **common,
     )
 
 

@@ -30,15 +30,25 @@ class Settings:
 
     data_folder: str = _setting("data", "Folder holding Run<N>/ folders, the catalog and caches.")
     drop_folder: str = _setting("", "Folder receivers drop new files into; empty means the data folder.")
-    quarantine_folder: str = _setting("", "Where unreadable files are moved; empty means <data_folder>/quarantine.")
-    database_url: str = _setting("", "SQLAlchemy URL of the catalog; empty means SQLite <data_folder>/overwatch.sqlite.")
-    subsystems: list[str] = _setting(["EMC", "TPC", "HLT"], "Subsystems to ingest and show; HLT must be included.")
+    quarantine_folder: str = _setting(
+        "", "Where unreadable files are moved; empty means <data_folder>/quarantine."
+    )
+    database_url: str = _setting(
+        "", "SQLAlchemy URL of the catalog; empty means SQLite <data_folder>/overwatch.sqlite."
+    )
+    subsystems: list[str] = _setting(
+        ["EMC", "TPC", "HLT"], "Subsystems to ingest and show; HLT must be included."
+    )
     timezone: str = _setting("Europe/Zurich", "IANA zone of the times in file names and on pages.")
     cumulative: bool = _setting(True, "Files hold everything since run start (true) or only their interval.")
     ongoing_minutes: float = _setting(5.0, "A run is ongoing while its newest file is younger than this.")
-    settle_seconds: float = _setting(2.0, "A dropped file modified more recently than this is left for the next pass.")
+    settle_seconds: float = _setting(
+        2.0, "A dropped file modified more recently than this is left for the next pass."
+    )
     histogram_cache_mb: int = _setting(256, "In-process cache of decoded histograms, in MB.")
-    histogram_disk_cache_mb: int = _setting(2048, "On-disk cache of decoded histograms shared by processes, in MB.")
+    histogram_disk_cache_mb: int = _setting(
+        2048, "On-disk cache of decoded histograms shared by processes, in MB."
+    )
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
 
     def __post_init__(self) -> None:
@@ -139,7 +149,9 @@ def load_settings(
     if path:
         for key, value in _read_toml(Path(path)).items():
             if key not in kinds:
-                raise ConfigError(f"unknown setting {key!r} in {str(path)!r}; valid: {', '.join(sorted(kinds))}")
+                raise ConfigError(
+                    f"unknown setting {key!r} in {str(path)!r}; valid: {', '.join(sorted(kinds))}"
+                )
             values[key] = _convert(key, value, kinds[key])
     for name, kind in kinds.items():
         text = env.get(f"{ENV_PREFIX}{name.upper()}")

@@ -43,8 +43,10 @@ def test_numeric_order_and_pagination_with_10000_runs(catalog: Catalog) -> None:
         conn.execute(runs.insert(), [{"run_number": n, "hlt_mode": "C"} for n in numbers])
         conn.execute(
             files.insert(),
-            [{"run_number": n, "location": "HLT", "path": f"Run{n}/HLT/x.root", "timestamp": n, "size": 1}
-             for n in numbers],
+            [
+                {"run_number": n, "location": "HLT", "path": f"Run{n}/HLT/x.root", "timestamp": n, "size": 1}
+                for n in numbers
+            ],
         )
     first = catalog.runs_page(1, 50)
     assert first.total == 10000

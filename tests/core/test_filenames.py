@@ -53,7 +53,10 @@ def test_round_trip_received_and_stored() -> None:
 
 def test_stored_paths() -> None:
     when = datetime(2015, 11, 24, 18, 5, 10, tzinfo=ZURICH)
-    assert filenames.stored_path(300005, "EMC", when, ZURICH) == "Run300005/EMC/EMChists.2015_11_24_18_05_10.root"
+    assert (
+        filenames.stored_path(300005, "EMC", when, ZURICH)
+        == "Run300005/EMC/EMChists.2015_11_24_18_05_10.root"
+    )
     assert filenames.stored_path(1, "EMC", when, ZURICH, replay=True).startswith("ReplayData/Run1/EMC/")
 
 
@@ -70,8 +73,12 @@ def test_configured_zone_changes_the_time() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["EMChistos_12a_C_2015_11_24_18_05_10.root", "EMChistos_1_C_2015_11_24_18_05.root", "EMC.root",
-     "EMChistos_1_C_2015_11_24_18_05_10.txt"],
+    [
+        "EMChistos_12a_C_2015_11_24_18_05_10.root",
+        "EMChistos_1_C_2015_11_24_18_05.root",
+        "EMC.root",
+        "EMChistos_1_C_2015_11_24_18_05_10.txt",
+    ],
 )
 def test_bad_received_names_say_what_was_expected(bad: str) -> None:
     with pytest.raises(FileNameError, match="expected '<SYS>histos_<run>_<hltMode>"):

@@ -35,10 +35,15 @@ def hist(name: str, value: float) -> Histogram:
     return Histogram(name, "TH1F", values, values, (edges,), name, ("x", "entries"), float(values.sum()))
 
 
-def drop(settings: Settings, subsystem: str, run: int, minute: int, mode: str = "C", events: float = 100.0) -> Path:
+def drop(
+    settings: Settings, subsystem: str, run: int, minute: int, mode: str = "C", events: float = 100.0
+) -> Path:
     """Write a received file into the drop folder, as a receiver would."""
     name = format_received_name(subsystem, run, mode, T0 + timedelta(minutes=minute), TZ)
-    hists = {f"{subsystem}Events": hist(f"{subsystem}Events", events), f"{subsystem}_a": hist(f"{subsystem}_a", 1.0)}
+    hists = {
+        f"{subsystem}Events": hist(f"{subsystem}Events", events),
+        f"{subsystem}_a": hist(f"{subsystem}_a", 1.0),
+    }
     return write_histograms(settings.drop_path / name, hists)
 
 
@@ -100,7 +105,8 @@ def test_bad_files_are_quarantined_never_lost(ingester: Ingester, settings: Sett
     assert [f.path for f in ingester.catalog.run(1).subsystem("EMC").files] == report.stored
     # Nothing else was touched: heartbeat and the file being written stay in the drop folder.
     assert sorted(p.name for p in drop_dir.iterdir() if p.is_file() and "sqlite" not in p.name) == [
-        ".EMChistos_1_C_2015_11_24_18_09_10.root.x1", "heartbeat.EMCReceiver",
+        ".EMChistos_1_C_2015_11_24_18_09_10.root.x1",
+        "heartbeat.EMCReceiver",
     ]
 
 
@@ -147,7 +153,9 @@ def test_ingest_twice_changes_nothing(ingester: Ingester, settings: Settings) ->
 
 
 @pytest.mark.parametrize("hlt_first", [True, False])
-def test_hlt_backed_subsystem_appears_in_either_order(ingester: Ingester, settings: Settings, hlt_first: bool) -> None:
+def test_hlt_backed_subsystem_appears_in_either_order(
+    ingester: Ingester, settings: Settings, hlt_first: bool
+) -> None:
     order = ["HLT", "EMC"] if hlt_first else ["EMC", "HLT"]
     drop(settings, order[0], 7, 0)
     ingester.run_pass()

@@ -42,7 +42,11 @@ def test_every_setting_has_help() -> None:
 def test_layers_toml_then_env_then_overrides(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('data_folder = "/srv/ow"\nongoing_minutes = 7\ntimezone = "UTC"\n')
-    env = {"OVERWATCH_CONFIG": str(config), "OVERWATCH_TIMEZONE": "Asia/Tokyo", "OVERWATCH_SUBSYSTEMS": "EMC, HLT"}
+    env = {
+        "OVERWATCH_CONFIG": str(config),
+        "OVERWATCH_TIMEZONE": "Asia/Tokyo",
+        "OVERWATCH_SUBSYSTEMS": "EMC, HLT",
+    }
     settings = load_settings(None, env=env, cumulative=False)
     assert settings.data_folder == "/srv/ow"
     assert settings.ongoing_minutes == 7.0
@@ -60,9 +64,13 @@ def test_unknown_key_names_the_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("line", "key"),
-    [("ongoing_minutes = 'soon'", "ongoing_minutes"), ("subsystems = 'EMC'", "subsystems"),
-     ("cumulative = 1", "cumulative"), ("histogram_cache_mb = true", "histogram_cache_mb"),
-     ("subsystems = ['EMC', 3]", r"subsystems\[1\]")],
+    [
+        ("ongoing_minutes = 'soon'", "ongoing_minutes"),
+        ("subsystems = 'EMC'", "subsystems"),
+        ("cumulative = 1", "cumulative"),
+        ("histogram_cache_mb = true", "histogram_cache_mb"),
+        ("subsystems = ['EMC', 3]", r"subsystems\[1\]"),
+    ],
 )
 def test_wrong_type_names_the_key(tmp_path: Path, line: str, key: str) -> None:
     config = tmp_path / "c.toml"
