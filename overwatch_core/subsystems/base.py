@@ -176,6 +176,11 @@ class ProcessedHistogram:
             raise ValueError(f"{self.name}: a processed histogram needs at least one layer")
         object.__setattr__(self, "information", MappingProxyType(dict(self.information)))
 
+    def __reduce__(self) -> tuple[type[ProcessedHistogram], tuple[object, ...]]:
+        """Pickle with a plain dict (a mappingproxy cannot be pickled) for the on-disk view cache."""
+        fields = (self.name, self.pretty_name, self.layers, self.display, dict(self.information), self.root_class)
+        return (ProcessedHistogram, fields)
+
 
 @dataclass(frozen=True, eq=False)
 class ProcessedGroup:
