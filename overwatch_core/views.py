@@ -1,0 +1,215 @@
+"""The processed view of a run's subsystem, full run or time slice: what the dashboard draws."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+from overwatch_core.catalog import Catalog
+from overwatch_core.errors import NotFoundError, OverwatchError
+from overwatch_core.histograms import HistogramCache
+from overwatch_core.model import Histogram, RunFile, Subsystem
+from overwatch_core.settings import Settings
+from overwatch_core.subsystems.base import ProcessedGroup, ProcessedHistogram, ProcessingOptions, process_subsystem
+from overwatch_core.subsystems.registry import get_subsystem
+from overwatch_core.time_slices import (
+    FileSelection,
+    Progress,
+    TimeSliceRequest,
+    select_files,
+    slice_histograms,
+    sliced_event_count,
+)
+
+log = logging.getLogger(__name__)
+
+#: Bump when the processed view's content changes, so cached views of older code are not reused.
+VIEW_FORMAT = 1
+
+
+class MissingFileError(OverwatchError):
+    """A file the catalog lists is not on disk (moved or deleted behind Overwatch's back)."""
+
+    category = "Missing file"
+
+
+@dataclass(frozen=True, eq=False)
+class SubsystemView:
+    """Processed groups of one subsystem of a run, and where they came from."""
+
+    run_number: int
+    subsystem: str
+    groups: tuple[ProcessedGroup, ...]
+    n_events: float | None
+    options: ProcessingOptions
+    files: tuple[str, ...]
+    selection: FileSelection | None = None
+    from_cache: bool = False
+    seconds: float = 0.0
+
+    @property
+    def is_time_slice(self) -> bool:
+        return self.selection is not None
+
+    def group(self, name: str) -> ProcessedGroup:
+        for group in self.groups:
+            if group.name == name:
+                return group
+        raise NotFoundError(f"group of {self.subsystem} in run {self.run_number}", name, self.group_names)
+
+    @property
+    def group_names(self) -> list[str]:
+        return [g.name for g in self.groups]
+
+    def histogram(self, name: str) -> ProcessedHistogram:
+        for group in self.groups:
+            for hist in group.histograms:
+                if hist.name == name:
+                    return hist
+        names = [h.name for g in self.groups for h in g.histograms]
+        raise NotFoundError(f"histogram of {self.subsystem} in run {self.run_number}", name, names)
+
+    def describe(self) -> str:
+        """One line for a banner or the CLI: window, scaling and threshold."""
+        options = f"threshold {self.options.hot_channel_threshold or 'default'}"
+        scaled = f"scaled by {self.n_events:g} events" if self.options.scale_hists and self.n_events else "unscaled"
+        if self.selection is None:
+            return f"Full run ({len(self.files)} file(s)), {scaled}, {options}"
+        (a, b), (c, d) = self.selection.requested, self.selection.shown
+        return f"Time slice: requested {a}–{b} min, shown {c}–{d} min (nearest files), {scaled}, {options}"
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+class ViewService:
+    """Builds processed views from the catalog and decoded files; caches them by content on disk."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        hist_cache: HistogramCache,
+        view_cache: diskcache.Cache | None = None,
+        delay: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.hist_cache = hist_cache
+        self.view_cache = view_cache
+        self.delay = delay
+
+    def subsystem(self, run_number: int, name: str) -> Subsystem:
+        return self.catalog.run(run_number).subsystem(name)
+
+    def full_run(self, run_number: int, subsystem: str) -> SubsystemView:
+        """The view of the newest file (everything so far, cumulative) with the subsystem's defaults."""
+        sub = self.subsystem(run_number, subsystem)
+        definition = get_subsystem(subsystem, self.settings.subsystems)
+        if not sub.files:
+            raise NotFoundError(f"file of {subsystem} in run {run_number}", "any", [])
+        files = sub.files if not self.settings.cumulative else sub.files[-1:]
+        request = None if self.settings.cumulative else TimeSliceRequest(0, max(1, sub.run_length_minutes))
+        selection = None if request is None else select_files(sub.files, request)
+        return self._view(sub, files, definition.default_options, selection, None)
+
+    def time_slice(
+        self, run_number: int, subsystem: str, request: TimeSliceRequest, progress: Progress | None = None
+    ) -> SubsystemView:
+        """The view of the data between two minutes of the run, scaled by exactly that data's events."""
+        sub = self.subsystem(run_number, subsystem)
+        definition = get_subsystem(subsystem, self.settings.subsystems)
+        request.check_run_length(sub.run_length_minutes)
+        if request.is_full_run(sub.run_length_minutes, definition.default_options):
+            return self.full_run(run_number, subsystem)
+        selection = select_files(sub.files, request)
+        files = selection.files if not self.settings.cumulative else self._endpoints(selection)
+        return self._view(sub, files, request.options, selection, progress)
+
+    @staticmethod
+    def _endpoints(selection: FileSelection) -> tuple[RunFile, ...]:
+        return (selection.last,) if selection.from_run_start else (selection.first, selection.last)
+
+    def _path(self, run_file: RunFile) -> Path:
+        path = self.settings.data_path / run_file.path
+        if not path.is_file():
+            raise MissingFileError(f"file {run_file.path!r} of run {run_file.run_number} is missing on disk")
+        return path
+
+    def _view(
+        self,
+        sub: Subsystem,
+        files: tuple[RunFile, ...],
+        options: ProcessingOptions,
+        selection: FileSelection | None,
+        progress: Progress | None,
+    ) -> SubsystemView:
+        started = time.perf_counter()
+        paths = [self._path(f) for f in files]
+        key = self._cache_key(sub, paths, options)
+        cached = self.view_cache.get(key) if self.view_cache is not None else None
+        if cached is not None:
+            groups, n_events = cached
+            from_cache = True
+        else:
+            groups, n_events = self._compute(sub, files, paths, options, selection, progress)
+            if self.view_cache is not None:
+                self.view_cache.set(key, (groups, n_events))
+            from_cache = False
+        return SubsystemView(
+            run_number=sub.run_number,
+            subsystem=sub.name,
+            groups=groups,
+            n_events=n_events,
+            options=options,
+            files=tuple(f.path for f in files),
+            selection=selection,
+            from_cache=from_cache,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _cache_key(self, sub: Subsystem, paths: list[Path], options: ProcessingOptions) -> str:
+        """Content key: the files (path, size, mtime) and every option that changes the result."""
+        parts: list[Any] = [VIEW_FORMAT, sub.name, sub.file_location, self.settings.cumulative, options]
+        parts.extend(_file_key(p) for p in paths)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def _compute(
+        self,
+        sub: Subsystem,
+        files: tuple[RunFile, ...],
+        paths: list[Path],
+        options: ProcessingOptions,
+        selection: FileSelection | None,
+        progress: Progress | None,
+    ) -> tuple[tuple[ProcessedGroup, ...], float | None]:
+        hists = self._sliced(paths, progress)
+        if self.delay is not None:
+            self.delay()
+        if selection is None:
+            n_events = files[-1].n_events
+        else:
+            n_events = sliced_event_count(selection, self.settings.cumulative)
+        definition = get_subsystem(sub.name, self.settings.subsystems)
+        own_files = sub.file_location == sub.name
+        return process_subsystem(definition, hists, n_events, options, own_files), n_events
+
+    def _sliced(self, paths: list[Path], progress: Progress | None) -> dict[str, Histogram]:
+        contents = [self.hist_cache.get(p).histograms for p in paths]
+        if len(contents) == 1:
+            return dict(contents[0])
+        if self.settings.cumulative:
+            return slice_histograms(contents[1], contents[0], -1.0, progress)
+        total = contents[0]
+        for more in contents[1:]:
+            total = slice_histograms(more, total, +1.0, progress)
+        return dict(total)
