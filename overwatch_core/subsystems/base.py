@@ -178,8 +178,11 @@ class ProcessedHistogram:
 
     def __reduce__(self) -> tuple[type[ProcessedHistogram], tuple[object, ...]]:
         """Pickle with a plain dict (a mappingproxy cannot be pickled) for the on-disk view cache."""
-        fields = (self.name, self.pretty_name, self.layers, self.display, dict(self.information), self.root_class)
-        return (ProcessedHistogram, fields)
+        information = dict(self.information)
+        return (
+            ProcessedHistogram,
+            (self.name, self.pretty_name, self.layers, self.display, information, self.root_class),
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -339,6 +340,18 @@ def test_processing_is_pure_and_repeatable() -> None:
     assert displays(first) == displays(second)
     for name, values in before.items():
         np.testing.assert_array_equal(hists[name].values, values)
+
+
+def test_processed_histograms_survive_pickling() -> None:
+    processed = EMC.process(fastor(hot=HOT), EMC.default_options, 100)
+    copy = pickle.loads(pickle.dumps(processed))
+    assert (copy.name, copy.pretty_name, copy.display) == (
+        processed.name,
+        processed.pretty_name,
+        processed.display,
+    )
+    assert dict(copy.information) == dict(processed.information)
+    np.testing.assert_array_equal(copy.layers[0].hist.values, processed.layers[0].hist.values)
 
 
 # --- hot channels -------------------------------------------------------------------------------------------
