@@ -56,6 +56,29 @@ histograms = sa.Table(
     sa.Column("root_class", sa.String(32), nullable=False),
 )
 
+trend_values = sa.Table(
+    "trend_values",
+    metadata,
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), primary_key=True),
+    sa.Column("subsystem", sa.String(16), primary_key=True),
+    sa.Column("trend", sa.String(128), primary_key=True),
+    sa.Column("timestamp", sa.BigInteger, primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("error", sa.Float, nullable=True),
+    sa.Index("ix_trend_values_trend", "subsystem", "trend", "run_number"),
+)
+
+alarm_results = sa.Table(
+    "alarm_results",
+    metadata,
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), primary_key=True),
+    sa.Column("subsystem", sa.String(16), primary_key=True),
+    sa.Column("trend", sa.String(128), primary_key=True),
+    sa.Column("timestamp", sa.BigInteger, primary_key=True),
+    sa.Column("alarm", sa.Integer, primary_key=True),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -346,7 +369,7 @@ class Catalog:
         """Every row of every table in a stable order, to compare two catalogs (rebuild vs incremental)."""
         content = {}
         with self.engine.connect() as conn:
-            for table in (runs, subsystems, files, histograms):
+            for table in (runs, subsystems, files, histograms, trend_values, alarm_results):
                 columns = [c for c in table.columns if c.name != "id"]
                 rows = conn.execute(sa.select(*columns).order_by(*columns)).all()
                 content[table.name] = [tuple(r) for r in rows]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import os
 import tomllib
 import types
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from overwatch_core.alarms import Alarm, alarms_from_config
 from overwatch_core.errors import ConfigError
 
 ENV_PREFIX = "OVERWATCH_"
@@ -50,15 +53,25 @@ class Settings:
         2048, "On-disk cache of decoded histograms shared by processes, in MB."
     )
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
+    process_period_seconds: float = _setting(10.0, "How often `overwatch process --watch` looks for new files.")
+    view_cache_mb: int = _setting(1024, "On-disk cache of processed views and time slices, in MB.")
+    alarms: dict[str, Any] = _setting({}, "Alarms per trend name: a list of alarm tables each (see [alarms]).")
 
     def __post_init__(self) -> None:
         if "HLT" not in self.subsystems:
             raise ConfigError("subsystems: must include 'HLT' (other subsystems fall back to its files)")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"log_level: {self.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
-        for name in ("ongoing_minutes", "settle_seconds", "histogram_cache_mb", "histogram_disk_cache_mb"):
+        self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
+        numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb", "histogram_disk_cache_mb")
+        for name in (*numbers, "process_period_seconds", "view_cache_mb"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must not be negative, got {getattr(self, name)!r}")
+
+    @functools.cached_property
+    def trend_alarms(self) -> dict[str, tuple[Alarm, ...]]:
+        """Alarm objects per trend name, built from the ``alarms`` table."""
+        return alarms_from_config(self.alarms)
 
     @property
     def data_path(self) -> Path:
@@ -93,6 +106,10 @@ def _field_types() -> dict[str, Any]:
 def _convert(name: str, value: Any, kind: Any) -> Any:
     """Check a TOML value against the field type; ints are accepted where floats are expected."""
     origin = typing.get_origin(kind)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: expected a table, got {type(value).__name__}")
+        return value
     if origin is list:
         (item,) = typing.get_args(kind)
         if not isinstance(value, list):
@@ -111,6 +128,12 @@ def _convert(name: str, value: Any, kind: Any) -> Any:
 
 def _from_env_text(name: str, text: str, kind: Any) -> Any:
     """Turn an environment string into the field's type (lists are comma separated)."""
+    if typing.get_origin(kind) is dict:
+        try:
+            table = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()}: expected a JSON object ({exc})") from exc
+        return _convert(f"{ENV_PREFIX}{name.upper()}", table, kind)
     if typing.get_origin(kind) is list:
         return [part.strip() for part in text.split(",") if part.strip()]
     if kind is bool:

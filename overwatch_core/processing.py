@@ -1,0 +1,137 @@
+"""The processing loop: ingest new files, then extract their trends and evaluate alarms; `--watch` repeats it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy.exc
+
+from overwatch_core import filenames
+from overwatch_core.catalog import Catalog
+from overwatch_core.errors import OverwatchError
+from overwatch_core.histograms import HistogramCache
+from overwatch_core.ingest import IngestReport, Ingester, rebuild
+from overwatch_core.model import RunFile
+from overwatch_core.settings import Settings
+from overwatch_core.subsystems.registry import get_subsystem
+from overwatch_core.trending import TrendStore, extract_trends
+
+log = logging.getLogger(__name__)
+
+
+class LeaderError(OverwatchError):
+    """Another processing loop already runs on this data folder."""
+
+    category = "Processing already running"
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    ingest: IngestReport
+    trend_values: int
+    alarms: int
+
+    def summary(self) -> str:
+        return f"{self.ingest.summary()}; {self.trend_values} trend values, {self.alarms} alarms"
+
+
+def open_services(settings: Settings) -> tuple[Catalog, HistogramCache]:
+    """The catalog and the shared decoded-histogram cache for ``settings``."""
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
+    cache = HistogramCache(
+        max_bytes=settings.histogram_cache_mb * 2**20,
+        disk_directory=settings.cache_path / "histograms",
+        disk_size_limit=settings.histogram_disk_cache_mb * 2**20,
+    )
+    return catalog, cache
+
+
+class Processor:
+    """Ingest plus trending: what `overwatch process` does on every pass."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, cache: HistogramCache) -> None:
+        self.settings = settings
+        self.ingester = Ingester(settings, catalog, cache)
+        self.trends = TrendStore(catalog)
+
+    def run_pass(self) -> ProcessReport:
+        report = self.ingester.run_pass()
+        values = alarms = 0
+        for relative in report.stored:
+            counted = self.trend_file(relative)
+            values += counted[0]
+            alarms += counted[1]
+        result = ProcessReport(report, values, alarms)
+        if report.stored:
+            log.info("process pass: %s", result.summary())
+        return result
+
+    def _run_file(self, relative: str) -> RunFile:
+        run_number = filenames.parse_run_dir(relative.split("/")[0])
+        if run_number is None:
+            raise OverwatchError(f"{relative!r} is not below a Run<N> folder")
+        for sub in self.ingester.catalog.run(run_number).subsystems:
+            for run_file in sub.files:
+                if run_file.path == relative:
+                    return run_file
+        raise OverwatchError(f"{relative!r} is not in the catalog")
+
+    def trend_file(self, relative: str) -> tuple[int, int]:
+        """Trend values of one stored file for every subsystem reading it; returns (values, alarms)."""
+        run_file = self._run_file(relative)
+        run = self.ingester.catalog.run(run_file.run_number)
+        contents = self.ingester.cache.get(self.settings.data_path / relative)
+        values = alarms = 0
+        with self.ingester.catalog.engine.begin() as conn:
+            for sub in run.subsystems:
+                if sub.file_location != run_file.subsystem:
+                    continue
+                definition = get_subsystem(sub.name, self.settings.subsystems)
+                extracted = extract_trends(definition, contents.histograms)
+                alarms += self.trends.record(conn, run_file, sub.name, extracted, self.settings.trend_alarms)
+                values += len(extracted)
+        return values, alarms
+
+    def recompute_trends(self) -> int:
+        """Trend values and alarms of every stored file again, from disk (`overwatch rebuild --trending`)."""
+        count = rebuild(self.ingester)
+        for number in self.ingester.catalog.run_numbers():
+            run = self.ingester.catalog.run(number)
+            paths = sorted({f.path for s in run.subsystems for f in s.files})
+            for relative in paths:
+                self.trend_file(relative)
+        return count
+
+    def watch(self, stop: threading.Event) -> int:
+        """Pass after pass until ``stop`` is set; errors of one pass are logged and the loop goes on."""
+        passes = 0
+        while not stop.is_set():
+            try:
+                self.run_pass()
+            except (OverwatchError, sqlalchemy.exc.OperationalError, OSError) as exc:
+                log.error("processing pass failed, retrying next period: %s", exc)
+            passes += 1
+            stop.wait(self.settings.process_period_seconds)
+        return passes
+
+
+@contextlib.contextmanager
+def leader_lock(data_path: Path) -> Iterator[None]:
+    """Only one processing loop per data folder (a file lock: one host; the catalog is shared otherwise)."""
+    data_path.mkdir(parents=True, exist_ok=True)
+    with (data_path / ".process.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LeaderError(f"another `overwatch process` is already running on {data_path}") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,202 @@
+"""Trending: one value per ingested file and trend source, stored with its time; alarms evaluated on them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from overwatch_core.alarms import Alarm, AlarmResult
+from overwatch_core.catalog import Catalog, alarm_results, trend_values
+from overwatch_core.errors import NotFoundError
+from overwatch_core.model import Histogram, RunFile
+from overwatch_core.subsystems.base import SubsystemDefinition, TrendingSource, trend_value
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One value of a trend: which run, which file time, value and error (None where undefined)."""
+
+    run_number: int
+    timestamp: datetime
+    value: float
+    error: float | None
+    alarms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrendValue:
+    trend: str
+    value: float
+    error: float | None
+
+
+def extract_trends(definition: SubsystemDefinition, hists: Mapping[str, Histogram]) -> list[TrendValue]:
+    """The value of every trend whose source histogram is in ``hists`` (others are skipped, not errors)."""
+    values = []
+    for source in definition.trending_sources():
+        hist = hists.get(source.hist_name)
+        if hist is not None:
+            value, error = trend_value(hist, source.kind)
+            values.append(TrendValue(source.trend_name, value, error))
+    return values
+
+
+def find_source(definition: SubsystemDefinition, trend: str) -> TrendingSource:
+    """The trending source called ``trend``, or NotFoundError listing the subsystem's trends."""
+    sources = definition.trending_sources()
+    for source in sources:
+        if source.trend_name == trend:
+            return source
+    raise NotFoundError(f"trend of {definition.name}", trend, [s.trend_name for s in sources])
+
+
+class TrendStore:
+    """Reads and writes trend values and alarm results in the catalog database."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def record(
+        self,
+        conn: Connection,
+        run_file: RunFile,
+        subsystem: str,
+        values: Sequence[TrendValue],
+        alarms: Mapping[str, Sequence[Alarm]],
+    ) -> int:
+        """Store the file's values (once per file time) and evaluate each trend's alarms; returns alarms raised."""
+        stamp = int(run_file.timestamp.timestamp())
+        raised = 0
+        for value in values:
+            key = {"run_number": run_file.run_number, "subsystem": subsystem, "trend": value.trend}
+            exists = conn.execute(
+                sa.select(trend_values.c.value).where(
+                    *(trend_values.c[k] == v for k, v in key.items()), trend_values.c.timestamp == stamp
+                )
+            ).first()
+            if exists is not None:
+                continue
+            conn.execute(
+                trend_values.insert().values(**key, timestamp=stamp, value=value.value, error=value.error)
+            )
+            raised += self._check_alarms(conn, key, stamp, alarms.get(value.trend, ()))
+        return raised
+
+    def _check_alarms(
+        self, conn: Connection, key: dict[str, object], stamp: int, alarms: Sequence[Alarm]
+    ) -> int:
+        """Alarms see the trend's values within the run so far, newest last (REF §5.2)."""
+        if not alarms:
+            return 0
+        series = list(
+            conn.execute(
+                sa.select(trend_values.c.value)
+                .where(*(trend_values.c[k] == v for k, v in key.items()), trend_values.c.timestamp <= stamp)
+                .order_by(trend_values.c.timestamp)
+            ).scalars()
+        )
+        results: list[tuple[int, AlarmResult]] = [(i, a.check(series)) for i, a in enumerate(alarms)]
+        rows = [
+            {**key, "timestamp": stamp, "alarm": i, "message": r.message} for i, r in results if r.alarmed
+        ]
+        if rows:
+            conn.execute(alarm_results.insert(), rows)
+            for row in rows:
+                log.warning(
+                    "alarm run %s %s %s: %s",
+                    key["run_number"],
+                    key["subsystem"],
+                    key["trend"],
+                    row["message"],
+                )
+        return len(rows)
+
+    def within_run(self, subsystem: str, trend: str, run_number: int) -> list[TrendPoint]:
+        """The trend's values for every file of one run, in time order, with the alarms raised at each."""
+        where = (
+            trend_values.c.subsystem == subsystem,
+            trend_values.c.trend == trend,
+            trend_values.c.run_number == run_number,
+        )
+        with self.catalog.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(trend_values).where(*where).order_by(trend_values.c.timestamp)
+            ).all()
+            messages = self._messages(conn, subsystem, trend, [run_number])
+        return [self._point(r, messages) for r in rows]
+
+    def across_runs(self, subsystem: str, trend: str, first_run: int, last_run: int) -> list[TrendPoint]:
+        """One value per run in [first_run, last_run]: the value of the run's last file."""
+        last_time = (
+            sa.select(trend_values.c.run_number, sa.func.max(trend_values.c.timestamp).label("last"))
+            .where(
+                trend_values.c.subsystem == subsystem,
+                trend_values.c.trend == trend,
+                trend_values.c.run_number.between(first_run, last_run),
+            )
+            .group_by(trend_values.c.run_number)
+            .subquery()
+        )
+        query = (
+            sa.select(trend_values)
+            .join(
+                last_time,
+                sa.and_(
+                    trend_values.c.run_number == last_time.c.run_number,
+                    trend_values.c.timestamp == last_time.c.last,
+                ),
+            )
+            .where(trend_values.c.subsystem == subsystem, trend_values.c.trend == trend)
+            .order_by(trend_values.c.run_number)
+        )
+        with self.catalog.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            messages = self._messages(conn, subsystem, trend, [r.run_number for r in rows])
+        return [self._point(r, messages) for r in rows]
+
+    def _messages(
+        self, conn: Connection, subsystem: str, trend: str, run_numbers: list[int]
+    ) -> dict[tuple[int, int], tuple[str, ...]]:
+        rows = conn.execute(
+            sa.select(alarm_results).where(
+                alarm_results.c.subsystem == subsystem,
+                alarm_results.c.trend == trend,
+                alarm_results.c.run_number.in_(run_numbers),
+            )
+        ).all()
+        messages: dict[tuple[int, int], list[str]] = {}
+        for row in rows:
+            messages.setdefault((row.run_number, row.timestamp), []).append(row.message)
+        return {k: tuple(v) for k, v in messages.items()}
+
+    def _point(
+        self, row: sa.Row[tuple[object, ...]], messages: Mapping[tuple[int, int], tuple[str, ...]]
+    ) -> TrendPoint:
+        return TrendPoint(
+            run_number=row.run_number,
+            timestamp=datetime.fromtimestamp(row.timestamp, self.catalog.tz),
+            value=row.value,
+            error=row.error,
+            alarms=messages.get((row.run_number, row.timestamp), ()),
+        )
+
+    def alarm_counts(self, run_numbers: Sequence[int]) -> dict[int, int]:
+        """Number of alarms raised per run (for run-list badges)."""
+        with self.catalog.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(alarm_results.c.run_number, sa.func.count())
+                .where(alarm_results.c.run_number.in_(list(run_numbers)))
+                .group_by(alarm_results.c.run_number)
+            ).all()
+        return {r[0]: r[1] for r in rows}
+
+    def count(self) -> int:
+        with self.catalog.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(trend_values)).scalar_one())
