@@ -19,6 +19,7 @@ from overwatch_core.subsystems.base import (
     TrendKind,
     available_histograms,
     classify,
+    histograms_with_derived,
     process_subsystem,
     trend_value,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "available_histograms",
     "classify",
     "get_subsystem",
+    "histograms_with_derived",
     "process_subsystem",
     "trend_value",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "TrendingSource",
     "available_histograms",
     "classify",
+    "histograms_with_derived",
     "plain_layers",
     "process_subsystem",
     "scale_by_events",
@@ -318,6 +319,18 @@ def available_histograms(
     available: dict[str, SourceHistogram] = {n: h for n, h in hists.items() if n not in stacked}
     available.update(derived)
     return available
+
+
+def histograms_with_derived(
+    definition: SubsystemDefinition, hists: Mapping[str, Histogram], own_files: bool
+) -> dict[str, Histogram]:
+    """The file's histograms plus the derived plain ones, stacked members kept: what trends read.
+
+    Some trend sources exist only as derived histograms (TPC's ``…_restrictedPtEta``), so looking trend
+    sources up in the file alone would leave those trends empty.
+    """
+    derived = definition.derived(hists, own_files)
+    return {**hists, **{n: h for n, h in derived.items() if isinstance(h, Histogram)}}
 
 
 def classify(

@@ -25,6 +25,7 @@ from overwatch_core.subsystems import (
     classify,
     emc,
     get_subsystem,
+    histograms_with_derived,
     hlt,
     process_subsystem,
     tpc,
@@ -548,6 +549,16 @@ def test_restricted_pt_eta_projection_for_the_tpc_trends() -> None:
     assert tpc.bins_within(PT, 0.3, 0.4) == slice(2, 3)
     assert tpc.bins_within(PT, 100, 200) == slice(0, 0)
     assert {s.hist_name for s in TPC.trending_sources()} >= {name}
+
+
+def test_trends_can_read_derived_histograms() -> None:
+    sources = tpc_sources()
+    available = histograms_with_derived(TPC, sources, own_files=True)
+    assert set(sources) < set(available)
+    readable = {s.hist_name for s in TPC.trending_sources()} & set(available)
+    assert len(readable) == 4  # the restricted ones; the vertex histograms are not in this file
+    spectra = patch_spectra()
+    assert histograms_with_derived(EMC, spectra, own_files=True) == spectra  # stacks are not trend sources
 
 
 def test_projections_need_own_files_and_their_source() -> None:
