@@ -1,62 +1,72 @@
-"""The `overwatch` command line: demo data, ingest, rebuild, replay and the run table."""
+"""The `overwatch` command line: demo data, ingest, process, rebuild, replay, runs, slices and trends."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import diskcache
+
 from overwatch_core import demo, filenames
 from overwatch_core.catalog import Catalog, RunPage
 from overwatch_core.errors import OverwatchError
-from overwatch_core.histograms import HistogramCache
-from overwatch_core.ingest import Ingester, rebuild
+from overwatch_core.ingest import rebuild
+from overwatch_core.processing import Processor, leader_lock, open_services
 from overwatch_core.settings import Settings, load_settings
+from overwatch_core.subsystems.registry import get_subsystem
+from overwatch_core.time_slices import TimeSliceRequest
+from overwatch_core.trending import TrendStore, find_source
+from overwatch_core.views import SubsystemView, ViewService
 
 log = logging.getLogger("overwatch")
 
 
-def _ingester(settings: Settings) -> Ingester:
-    settings.data_path.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
-    cache = HistogramCache(
-        max_bytes=settings.histogram_cache_mb * 2**20,
-        disk_directory=settings.cache_path / "histograms",
-        disk_size_limit=settings.histogram_disk_cache_mb * 2**20,
-    )
-    return Ingester(settings, catalog, cache)
+def _processor(settings: Settings) -> Processor:
+    return Processor(settings, *open_services(settings))
+
+
+def _views(settings: Settings) -> ViewService:
+    catalog, cache = open_services(settings)
+    view_cache = diskcache.Cache(settings.cache_path / "views", size_limit=settings.view_cache_mb * 2**20)
+    return ViewService(settings, catalog, cache, view_cache)
 
 
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else settings.drop_path
+    tz = filenames.zone(settings.timezone)
     started = time.perf_counter()
-    summary = demo.generate_demo_data(
-        out, seed=args.seed, n_runs=args.runs, tz=filenames.zone(settings.timezone)
-    )
+    summary = demo.generate_demo_data(out, seed=args.seed, n_runs=args.runs, tz=tz)
+    seconds = time.perf_counter() - started
+    print(f"wrote {summary.total_files} files for {len(summary.runs)} runs into {out} in {seconds:.1f} s")
+    hot_runs = [r.run_number for r in summary.runs if r.hot_channels]
     print(
-        f"wrote {summary.total_files} files for {len(summary.runs)} runs into {out} "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"hot FastOR IDs {list(summary.hot_fastor_ids)} appear from minute {summary.hot_from_minute} "
+        f"in runs {hot_runs}"
     )
-    print(f"hot FastOR IDs {list(summary.hot_channel_ids)} appear from minute {summary.hot_channel_minute}")
     if args.live_source:
-        live = demo.generate_live_run(
+        live = demo.generate_source_run(
             Path(args.live_source),
+            summary.newest_run_number + 1,
+            n_files=args.live_files,
             seed=args.seed,
-            tz=filenames.zone(settings.timezone),
-            run_number=summary.next_run_number,
+            tz=tz,
         )
+        run = live.runs[0]
         print(
-            f"wrote live run {live.run_number} ({live.total_files} files) into {args.live_source} for replay"
+            f"wrote live run {run.run_number} ({run.n_files} files) into {args.live_source} for replay"
         )
     return 0
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    report = _ingester(settings).run_pass()
+    report = _processor(settings).ingester.run_pass()
     for name, reason in report.quarantined:
         print(f"quarantined {name}: {reason}", file=sys.stderr)
     print(f"ingest: {report.summary()}")
@@ -65,14 +75,16 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    count = rebuild(_ingester(settings))
-    print(f"rebuilt the catalog from {count} files in {time.perf_counter() - started:.1f} s")
+    processor = _processor(settings)
+    count = processor.recompute_trends() if args.trending else rebuild(processor.ingester)
+    extra = f" and {processor.trends.count()} trend values" if args.trending else ""
+    print(f"rebuilt the catalog from {count} files{extra} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
-    def on_file(name: str) -> None:
-        print(f"replayed {name}", flush=True)
+    def on_file(path: Path) -> None:
+        print(f"replayed {path.name}", flush=True)
 
     copied = demo.replay_run(
         Path(args.source), settings.drop_path, args.run, cadence_seconds=args.cadence, on_file=on_file
@@ -81,13 +93,83 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
+    processor = _processor(settings)
+    with leader_lock(settings.data_path):
+        if not args.watch:
+            print(f"process: {processor.run_pass().summary()}")
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        print(
+            f"watching {settings.drop_path} every {settings.process_period_seconds:g} s (Ctrl-C stops)",
+            flush=True,
+        )
+        passes = processor.watch(stop)
+    print(f"process: stopped after {passes} passes")
+    return 0
+
+
+def _print_view(view: SubsystemView) -> None:
+    print(f"Run {view.run_number} {view.subsystem}: {view.describe()}")
+    print(f"files: {', '.join(view.files)}")
+    for group in view.groups:
+        print(f"\n[{group.name}]{' (grid)' if group.grid else ''}")
+        for hist in group.histograms:
+            layer = hist.layers[0].hist
+            total = float(layer.values.sum())
+            print(
+                f"  {hist.pretty_name:60} {hist.root_class:10} sum={total:.6g} max={float(layer.values.max()):.6g}"
+            )
+            for label, text in hist.information.items():
+                print(f"      {label}: {text}")
+    print(f"\n{'cached' if view.from_cache else 'computed'} in {view.seconds * 1000:.0f} ms")
+
+
+def cmd_slice(settings: Settings, args: argparse.Namespace) -> int:
+    request = TimeSliceRequest(args.from_minute, args.to_minute, not args.no_scale, args.threshold)
+    _print_view(_views(settings).time_slice(args.run, args.subsystem, request))
+    return 0
+
+
+def _run_range(text: str) -> tuple[int, int]:
+    first, _, last = text.partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError as exc:
+        raise OverwatchError(f"--runs must look like 300000-300031, got {text!r}") from exc
+
+
+def cmd_trend(settings: Settings, args: argparse.Namespace) -> int:
+    catalog, _ = open_services(settings)
+    find_source(get_subsystem(args.subsystem, settings.subsystems), args.trend)
+    store = TrendStore(catalog)
+    if args.runs:
+        points = store.across_runs(args.subsystem, args.trend, *_run_range(args.runs))
+    else:
+        run = args.run if args.run is not None else max(catalog.run_numbers(), default=0)
+        points = store.within_run(args.subsystem, args.trend, run)
+    if not points:
+        print(f"no values of {args.trend} for {args.subsystem}")
+    for p in points:
+        error = "" if p.error is None else f" ± {p.error:.4g}"
+        alarms = f"  ALARM {'; '.join(p.alarms)}" if p.alarms else ""
+        print(f"{p.run_number:>8}  {p.timestamp:%Y-%m-%d %H:%M:%S}  {p.value:.6g}{error}{alarms}")
+    return 0
+
+
+def _via(name: str, location: str) -> str:
+    return "" if name == location else f" via {location}"
+
+
 def format_run_table(page: RunPage, tz_name: str) -> str:
     """A plain-text table of one page of runs."""
     lines = [f"{'run':>8}  {'mode':4}  {'start (' + tz_name + ')':28}  subsystems (files)"]
     for run in page.runs:
         start = run.start.strftime("%a %d %b %Y %H:%M:%S") if run.start else "-"
         subs = ", ".join(
-            f"{name} ({count}{'' if run.file_locations[name] == name else ' via ' + run.file_locations[name]})"
+            f"{name} ({count}{_via(name, run.file_locations[name])})"
             for name, count in run.file_counts.items()
         )
         lines.append(f"{run.run_number:>8}  {run.hlt_mode:4}  {start:28}  {subs}")
@@ -122,12 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=10, help="number of runs (default 10)")
     p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default %(default)s)")
     p.add_argument("--live-source", help="also write one newer run here, timed from now, for `replay`")
+    p.add_argument(
+        "--live-files", type=int, default=30, help="files per subsystem of the live run (default 30)"
+    )
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("ingest", help="move dropped files into run folders and record them (one pass)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("rebuild", help="recreate the catalog from the run folders on disk")
+    p.add_argument("--trending", action="store_true", help="also recompute every trend value and alarm")
     p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("replay", help="drip the files of one run into the drop folder, as a live run")
@@ -135,6 +221,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="folder holding the run's received files")
     p.add_argument("--cadence", type=float, default=60.0, help="seconds between minutes of data (default 60)")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("process", help="ingest new files, extract trends and evaluate alarms")
+    p.add_argument("--watch", action="store_true", help="repeat every process_period_seconds until stopped")
+    p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser(
+        "slice", help="print a time slice of a run's subsystem: groups, summaries, hot channels"
+    )
+    p.add_argument("run", type=int, help="run number")
+    p.add_argument("subsystem", help="subsystem, e.g. EMC")
+    p.add_argument(
+        "--from", dest="from_minute", type=float, required=True, help="minutes since the first file"
+    )
+    p.add_argument("--to", dest="to_minute", type=float, required=True, help="minutes since the first file")
+    p.add_argument("--threshold", type=int, default=0, help="hot-channel threshold 0-1000 (0: defaults)")
+    p.add_argument("--no-scale", action="store_true", help="do not scale by the number of events")
+    p.set_defaults(func=cmd_slice)
+
+    p = sub.add_parser("trend", help="print a trend: within one run, or one value per run over a range")
+    p.add_argument("subsystem", help="subsystem, e.g. EMC")
+    p.add_argument("trend", help="trend name, e.g. meanFastORL0")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--run", type=int, help="run number (default: the newest)")
+    group.add_argument("--runs", help="run range A-B: the value at the end of each run")
+    p.set_defaults(func=cmd_trend)
 
     p = sub.add_parser("runs", help="print a table of runs, newest first")
     p.add_argument("--page", type=int, default=1, help="page number (default 1)")

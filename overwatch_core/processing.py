@@ -19,6 +19,7 @@ from overwatch_core.histograms import HistogramCache
 from overwatch_core.ingest import IngestReport, Ingester, rebuild
 from overwatch_core.model import RunFile
 from overwatch_core.settings import Settings
+from overwatch_core.subsystems.base import histograms_with_derived
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.trending import TrendStore, extract_trends
 
@@ -94,7 +95,9 @@ class Processor:
                 if sub.file_location != run_file.subsystem:
                     continue
                 definition = get_subsystem(sub.name, self.settings.subsystems)
-                extracted = extract_trends(definition, contents.histograms)
+                own_files = sub.file_location == sub.name
+                hists = histograms_with_derived(definition, contents.histograms, own_files)
+                extracted = extract_trends(definition, hists)
                 alarms += self.trends.record(conn, run_file, sub.name, extracted, self.settings.trend_alarms)
                 values += len(extracted)
         return values, alarms
