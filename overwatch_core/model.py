@@ -102,10 +102,13 @@ class Subsystem:
 
     @property
     def run_length_minutes(self) -> int:
-        """Whole minutes between the first and the last file (REF §1.4)."""
+        """Minutes between the first and the last file, rounded like the time-slice selection rounds.
+
+        REF §1.4 floors instead; with receiver jitter (6 min 58 s) that made the last file unselectable.
+        """
         if not self.files:
             return 0
-        return int((self.files[-1].timestamp - self.files[0].timestamp).total_seconds() // 60)
+        return round((self.files[-1].timestamp - self.files[0].timestamp).total_seconds() / 60)
 
 
 @dataclass(frozen=True)

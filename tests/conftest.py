@@ -26,3 +26,20 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A processed demo data folder (3 short runs: 300000, 300003 with hot channels, 300004 without own
+    TPC files), made once per session. Treat it as read only; copy it to change it."""
+    from overwatch_core.demo import generate_demo_data
+    from overwatch_core.processing import Processor, open_services
+
+    data = tmp_path_factory.mktemp("demo") / "data"
+    generate_demo_data(data, n_runs=3, files_per_run=8)
+    settings = load_settings(None, env={}, data_folder=str(data), settle_seconds=0.0)
+    catalog, cache = open_services(settings)
+    Processor(settings, catalog, cache).run_pass()
+    catalog.close()
+    cache.close()
+    return data
