@@ -151,7 +151,7 @@ def test_unknown_run_or_subsystem(service: ViewService, run: int, subsystem: str
 
 def test_unknown_group_and_histogram(service: ViewService) -> None:
     view = service.full_run(HOT_RUN, "EMC")
-    with pytest.raises(NotFoundError, match="unknown group .*'Nope'; valid: FEE vs TRU"):
+    with pytest.raises(NotFoundError, match=r"unknown group .*'Nope'; valid: FEE vs TRU"):
         view.group("Nope")
     with pytest.raises(NotFoundError, match="unknown histogram"):
         view.histogram("Nope")

@@ -1,0 +1,106 @@
+"""The processing loop: trends keep growing pass after pass, alarms are stored, the CLI reports errors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from overwatch_core import cli
+from overwatch_core.demo import generate_demo_data, replay_run
+from overwatch_core.processing import LeaderError, Processor, leader_lock, open_services
+from overwatch_core.settings import Settings
+
+ALARMS = {"maxEvents": [{"kind": "between_values", "min_value": 0, "max_value": 1, "label": "ERROR"}]}
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Received files of one short run, to replay into a drop folder pass by pass."""
+    out = tmp_path_factory.mktemp("source")
+    generate_demo_data(out, n_runs=1, files_per_run=4)
+    return out
+
+
+def test_trends_keep_growing_across_passes(make_settings: Callable[..., Settings], source: Path) -> None:
+    settings = make_settings(alarms=ALARMS)
+    processor = Processor(settings, *open_services(settings))
+    counts: list[int] = []
+
+    def process_pass(_seconds: float) -> None:
+        """Replay calls this between minutes: process what has arrived so far."""
+        assert processor.run_pass().ingest.stored
+        counts.append(len(processor.trends.within_run("EMC", "meanFastORL0", 300000)))
+
+    replay_run(source, settings.drop_path, 300000, cadence_seconds=0, sleep=process_pass)
+    process_pass(0)
+    assert counts == [1, 2, 3, 4]
+    points = processor.trends.within_run("EMC", "maxEvents", 300000)
+    assert [p.timestamp for p in points] == sorted(p.timestamp for p in points)
+    assert all(p.alarms and "ERROR" in p.alarms[0] for p in points)  # event counts are far above 1
+    assert processor.trends.alarm_counts([300000]) == {300000: 4}
+    across = processor.trends.across_runs("EMC", "maxEvents", 0, 999999)
+    assert [(p.run_number, p.value) for p in across] == [(300000, points[-1].value)]
+
+
+def test_rebuild_trending_gives_the_same_values(demo_data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from overwatch_core.settings import load_settings
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_data, copy)
+    settings = load_settings(None, env={}, data_folder=str(copy))
+    processor = Processor(settings, *open_services(settings))
+    before = processor.ingester.catalog.snapshot()
+    processor.recompute_trends()
+    assert processor.ingester.catalog.snapshot() == before
+    assert processor.trends.count() > 0
+
+
+def test_watch_stops_when_asked(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(process_period_seconds=0.01)
+    processor = Processor(settings, *open_services(settings))
+    stop = threading.Event()
+    timer = threading.Timer(0.2, stop.set)
+    timer.start()
+    assert processor.watch(stop) >= 1
+
+
+def test_only_one_leader(tmp_path: Path) -> None:
+    with leader_lock(tmp_path), pytest.raises(LeaderError, match="already running"), leader_lock(tmp_path):
+        pass
+
+
+def test_cli_slice_and_trend(demo_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--data-folder", str(demo_data)]
+    assert cli.main([*base, "slice", "300003", "EMC", "--from", "5", "--to", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "requested 5–7 min, shown 5–7 min" in out
+    assert "Fast OR Hot Channels ID: 517, 2222, 3931" in out
+    assert cli.main([*base, "trend", "EMC", "meanFastORL0", "--run", "300003"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 8
+    assert cli.main([*base, "trend", "EMC", "maxEvents", "--runs", "300000-300004"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    assert cli.main([*base, "runs"]) == 0
+    assert "Showing runs 1–3 of 3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["slice", "1", "EMC", "--from", "0", "--to", "2"], "unknown run 1"),
+        (["slice", "300003", "EMC", "--from", "3", "--to", "2"], "must be greater than min_time"),
+        (["slice", "300003", "EMC", "--from", "0", "--to", "99"], "beyond the run"),
+        (["slice", "300003", "EMC", "--from", "0", "--to", "2", "--threshold", "5000"], "between 0 and 1000"),
+        (["slice", "300003", "V0", "--from", "0", "--to", "2"], "unknown subsystem"),
+        (["trend", "EMC", "meanNothing"], "unknown trend of EMC 'meanNothing'; valid: maxAmpEdgePos"),
+    ],
+)
+def test_cli_bad_input_exits_non_zero(
+    demo_data: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert cli.main(["--data-folder", str(demo_data), *args]) == 2
+    assert message in capsys.readouterr().err
