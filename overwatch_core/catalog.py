@@ -79,6 +79,15 @@ alarm_results = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
 )
 
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created", sa.BigInteger, nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class RunSummary:
