@@ -88,6 +88,9 @@ users = sa.Table(
     sa.Column("created", sa.BigInteger, nullable=False),
 )
 
+#: Tables whose content comes from the data folder (`overwatch rebuild` recreates them), children first.
+DATA_TABLES = (alarm_results, trend_values, histograms, files, subsystems, runs)
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -159,8 +162,9 @@ class Catalog:
     def create_schema(self) -> None:
         metadata.create_all(self.engine)
 
-    def drop_schema(self) -> None:
-        metadata.drop_all(self.engine)
+    def drop_data(self) -> None:
+        """Drop every table that can be rebuilt from disk; users are kept."""
+        metadata.drop_all(self.engine, tables=list(DATA_TABLES))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -378,7 +382,7 @@ class Catalog:
         """Every row of every table in a stable order, to compare two catalogs (rebuild vs incremental)."""
         content = {}
         with self.engine.connect() as conn:
-            for table in (runs, subsystems, files, histograms, trend_values, alarm_results):
+            for table in DATA_TABLES:
                 columns = [c for c in table.columns if c.name != "id"]
                 rows = conn.execute(sa.select(*columns).order_by(*columns)).all()
                 content[table.name] = [tuple(r) for r in rows]

@@ -208,7 +208,7 @@ def rebuild(ingester: Ingester) -> int:
     Unreadable files are logged and skipped, not moved: a rebuild never changes the data folder.
     """
     catalog, settings = ingester.catalog, ingester.settings
-    catalog.drop_schema()
+    catalog.drop_data()
     catalog.create_schema()
     count = 0
     run_numbers: set[int] = set()
