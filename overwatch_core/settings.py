@@ -53,9 +53,27 @@ class Settings:
         2048, "On-disk cache of decoded histograms shared by processes, in MB."
     )
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
-    process_period_seconds: float = _setting(10.0, "How often `overwatch process --watch` looks for new files.")
+    process_period_seconds: float = _setting(
+        10.0, "How often `overwatch process --watch` looks for new files."
+    )
     view_cache_mb: int = _setting(1024, "On-disk cache of processed views and time slices, in MB.")
-    alarms: dict[str, Any] = _setting({}, "Alarms per trend name: a list of alarm tables each (see [alarms]).")
+    alarms: dict[str, Any] = _setting(
+        {}, "Alarms per trend name: a list of alarm tables each (see [alarms])."
+    )
+    instance_folder: str = _setting(
+        "", "Web app state (secret key, job cache); empty means <data_folder>/instance."
+    )
+    host: str = _setting("127.0.0.1", "Address `overwatch serve` listens on.")
+    port: int = _setting(8050, "Port `overwatch serve` listens on.")
+    workers: int = _setting(2, "Number of gunicorn worker processes of `overwatch serve`.")
+    celery_broker_url: str = _setting(
+        "", "Redis URL for background callbacks on Celery; empty uses diskcache."
+    )
+    status_sites: dict[str, Any] = _setting({}, "Other Overwatch sites for the status page: name = base URL.")
+    restart_command: str = _setting("", "Admin 'restart / upgrade' command; empty disables the action.")
+    upload_max_mb: int = _setting(64, "Largest file the upload API accepts, in MB.")
+    login_attempts: int = _setting(5, "Failed logins per user and address allowed in login_window_minutes.")
+    login_window_minutes: float = _setting(15.0, "Window of the failed-login rate limit, in minutes.")
 
     def __post_init__(self) -> None:
         if "HLT" not in self.subsystems:
@@ -64,7 +82,8 @@ class Settings:
             raise ConfigError(f"log_level: {self.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
         self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
         numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb", "histogram_disk_cache_mb")
-        for name in (*numbers, "process_period_seconds", "view_cache_mb"):
+        more = ("process_period_seconds", "view_cache_mb", "workers", "upload_max_mb", "login_attempts")
+        for name in (*numbers, *more, "login_window_minutes"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must not be negative, got {getattr(self, name)!r}")
 
@@ -76,6 +95,10 @@ class Settings:
     @property
     def data_path(self) -> Path:
         return Path(self.data_folder)
+
+    @property
+    def instance_path(self) -> Path:
+        return Path(self.instance_folder) if self.instance_folder else self.data_path / "instance"
 
     @property
     def drop_path(self) -> Path:
