@@ -88,6 +88,18 @@ users = sa.Table(
     sa.Column("created", sa.BigInteger, nullable=False),
 )
 
+#: Failed logins per user name and client address, for a rate limit every web host shares.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Index("ix_login_failures_user_address_time", "username", "address", "timestamp"),
+    sa.Index("ix_login_failures_time", "timestamp"),
+)
+
 #: Tables whose content comes from the data folder (`overwatch rebuild` recreates them), children first.
 DATA_TABLES = (alarm_results, trend_values, histograms, files, subsystems, runs)
 

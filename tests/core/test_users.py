@@ -1,0 +1,207 @@
+"""Users: bcrypt hashes and roles in the catalog, rules with clear errors, and the failed-login record."""
+
+from __future__ import annotations
+
+import inspect
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import pytest
+
+from overwatch_core.catalog import DATA_TABLES, Catalog, login_failures, users
+from overwatch_core.errors import OverwatchError
+from overwatch_core.filenames import zone
+from overwatch_core.users import (
+    DEFAULT_ROUNDS,
+    DuplicateUserError,
+    InvalidPasswordError,
+    InvalidRoleError,
+    InvalidUsernameError,
+    UnknownUserError,
+    User,
+    UserStore,
+    role_at_least,
+)
+
+TZ = zone("Europe/Zurich")
+NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> UserStore:
+    return UserStore(Catalog.connect(f"sqlite:///{tmp_path / 'c.sqlite'}", TZ), rounds=4)
+
+
+def test_default_cost_is_12_rounds(tmp_path: Path) -> None:
+    assert DEFAULT_ROUNDS == 12
+    assert inspect.signature(UserStore).parameters["rounds"].default == 12
+    store = UserStore(Catalog.connect(f"sqlite:///{tmp_path / 'c.sqlite'}", TZ))
+    store.add("alice", "pw", "shifter")
+    with store.catalog.engine.connect() as conn:
+        stored = conn.execute(users.select()).one().password_hash
+    assert stored.startswith("$2b$12$")
+
+
+def test_add_get_list_set_role_remove(store: UserStore) -> None:
+    assert store.add("bob", "secret-1", "expert") == User("bob", "expert")
+    store.add("alice", "secret-2", "admin")
+    assert store.get("bob") == User("bob", "expert")
+    assert store.get("nobody") is None
+    assert store.list() == [User("alice", "admin"), User("bob", "expert")]
+    assert store.set_role("bob", "admin").is_admin
+    assert store.get("bob") == User("bob", "admin")
+    store.remove("bob")
+    assert store.list() == [User("alice", "admin")]
+
+
+def test_the_hash_is_bcrypt_never_the_password(store: UserStore) -> None:
+    store.add("alice", "correct horse", "shifter")
+    with store.catalog.engine.connect() as conn:
+        row = conn.execute(users.select()).one()
+    assert row.password_hash.startswith("$2b$04$")
+    assert "correct horse" not in row.password_hash
+    assert row.role == "shifter"
+    assert row.created > 0
+
+
+def test_verify(store: UserStore) -> None:
+    store.add("alice", "correct horse", "expert")
+    assert store.verify("alice", "correct horse") == User("alice", "expert")
+    assert store.verify("alice", "wrong") is None
+    assert store.verify("alice", "") is None
+    assert store.verify("alice", "x" * 100) is None
+    assert store.verify("nobody", "correct horse") is None
+    assert store.verify("not a valid name!", "correct horse") is None
+
+
+def test_unicode_password_counts_bytes(store: UserStore) -> None:
+    store.add("alice", "ü" * 36, "shifter")  # 72 bytes: the most bcrypt takes
+    assert store.verify("alice", "ü" * 36) is not None
+    with pytest.raises(InvalidPasswordError, match="74 bytes long; bcrypt allows at most 72"):
+        store.add("bob", "ü" * 37, "shifter")
+
+
+@pytest.mark.parametrize("name", ["alice", "nobody"])
+def test_unknown_users_cost_one_bcrypt_check_too(
+    store: UserStore, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    store.add("alice", "pw", "shifter")
+    calls: list[bytes] = []
+    real = bcrypt.checkpw
+
+    def counting(password: bytes, hashed: bytes) -> bool:
+        calls.append(hashed)
+        return real(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting)
+    assert store.verify(name, "wrong") is None
+    assert len(calls) == 1
+    assert calls[0].startswith(b"$2b$04$")
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "role", "error", "message"),
+    [
+        ("", "pw", "shifter", InvalidUsernameError, "must be 1–64 characters"),
+        ("a" * 65, "pw", "shifter", InvalidUsernameError, "must be 1–64 characters"),
+        ("al ice", "pw", "shifter", InvalidUsernameError, "'al ice'"),
+        ("al/ice", "pw", "shifter", InvalidUsernameError, "A-Z a-z 0-9 . _ -"),
+        ("alice", "pw", "root", InvalidRoleError, "'root' is not one of shifter, expert, admin"),
+        ("alice", "", "shifter", InvalidPasswordError, "must not be empty"),
+        ("alice", "x" * 73, "shifter", InvalidPasswordError, "73 bytes long"),
+    ],
+)
+def test_rules(store: UserStore, name: str, password: str, role: str, error: Any, message: str) -> None:
+    with pytest.raises(error, match=message) as info:
+        store.add(name, password, role)
+    assert isinstance(info.value, OverwatchError)
+    assert store.list() == []
+
+
+def test_duplicate_and_unknown_users(store: UserStore) -> None:
+    store.add("alice", "pw", "shifter")
+    with pytest.raises(DuplicateUserError, match="user 'alice' exists already"):
+        store.add("alice", "other", "admin")
+    assert store.verify("alice", "pw") == User("alice", "shifter")
+    with pytest.raises(UnknownUserError, match="unknown user 'bob'; valid: alice"):
+        store.remove("bob")
+    with pytest.raises(UnknownUserError, match="unknown user 'bob'"):
+        store.set_role("bob", "admin")
+    with pytest.raises(InvalidRoleError):
+        store.set_role("alice", "boss")
+
+
+def test_user_checks_its_fields() -> None:
+    with pytest.raises(InvalidRoleError):
+        User("alice", "boss")  # type: ignore[arg-type]
+    assert not User("alice", "expert").is_admin
+
+
+@pytest.mark.parametrize(
+    ("role", "minimum", "allowed"),
+    [
+        ("shifter", "shifter", True),
+        ("shifter", "expert", False),
+        ("expert", "expert", True),
+        ("expert", "admin", False),
+        ("admin", "shifter", True),
+        ("admin", "admin", True),
+        (None, "shifter", False),
+        ("root", "shifter", False),
+    ],
+)
+def test_role_ranks(role: str | None, minimum: Any, allowed: bool) -> None:
+    assert role_at_least(role, minimum) is allowed
+
+
+def test_lock_after_attempts_within_the_window(store: UserStore) -> None:
+    for minute in range(3):
+        assert not store.is_locked("alice", "10.0.0.1", NOW, 3, 15)
+        store.record_failure("alice", "10.0.0.1", NOW + timedelta(minutes=minute))
+    later = NOW + timedelta(minutes=3)
+    assert store.is_locked("alice", "10.0.0.1", later, 3, 15)
+    assert store.locked_until("alice", "10.0.0.1", later, 3, 15) == NOW + timedelta(minutes=15)
+    assert not store.is_locked("alice", "10.0.0.2", later, 3, 15), "other address"
+    assert not store.is_locked("bob", "10.0.0.1", later, 3, 15), "other user"
+    assert not store.is_locked("alice", "10.0.0.1", NOW + timedelta(minutes=15), 3, 15), "window passed"
+    assert not store.is_locked("alice", "10.0.0.1", later, 0, 15), "0 attempts turns the limit off"
+
+
+def test_clear_and_prune_failures(store: UserStore) -> None:
+    for address in ("10.0.0.1", "10.0.0.2"):
+        store.record_failure("alice", address, NOW)
+    store.record_failure("bob", "10.0.0.1", NOW + timedelta(hours=1))
+    store.clear_failures("alice", "10.0.0.1")
+    assert not store.is_locked("alice", "10.0.0.1", NOW, 1, 15)
+    assert store.is_locked("alice", "10.0.0.2", NOW, 1, 15)
+    assert store.prune_failures(NOW + timedelta(minutes=1)) == 1
+    with store.catalog.engine.connect() as conn:
+        rows = conn.execute(login_failures.select()).all()
+    assert [(r.username, r.address) for r in rows] == [("bob", "10.0.0.1")]
+
+
+def test_failures_of_any_name_are_recorded(store: UserStore) -> None:
+    """Attempted names are not valid user names; they are cut to the column width, not refused."""
+    name = "x" * 300 + " <script>"
+    store.record_failure(name, "2001:db8::1", NOW)
+    assert store.is_locked(name, "2001:db8::1", NOW, 1, 15)
+
+
+def test_failures_live_in_the_database(tmp_path: Path) -> None:
+    """SPEC §12: a second store on the same catalog (another web host) sees the same lock."""
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    first = UserStore(Catalog.connect(url, TZ), rounds=4)
+    second = UserStore(Catalog.connect(url, TZ), rounds=4)
+    first.record_failure("alice", "10.0.0.1", NOW)
+    assert second.is_locked("alice", "10.0.0.1", NOW, 1, 15)
+
+
+def test_users_and_failures_survive_a_rebuild(store: UserStore) -> None:
+    assert users not in DATA_TABLES
+    assert login_failures not in DATA_TABLES
+    store.add("alice", "pw", "admin")
+    store.catalog.drop_data()
+    store.catalog.create_schema()
+    assert store.get("alice") == User("alice", "admin")
