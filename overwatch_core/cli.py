@@ -16,6 +16,7 @@ import diskcache
 
 from overwatch_core import demo, filenames
 from overwatch_core.catalog import Catalog, RunPage
+from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import OverwatchError
 from overwatch_core.ingest import rebuild
 from overwatch_core.processing import Processor, leader_lock, open_services
@@ -246,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--run", type=int, help="run number (default: the newest)")
     group.add_argument("--runs", help="run range A-B: the value at the end of each run")
     p.set_defaults(func=cmd_trend)
+
+    add_users_parser(sub)
 
     p = sub.add_parser("runs", help="print a table of runs, newest first")
     p.add_argument("--page", type=int, default=1, help="page number (default 1)")

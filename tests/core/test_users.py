@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import getpass
 import inspect
+import io
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -205,3 +210,78 @@ def test_users_and_failures_survive_a_rebuild(store: UserStore) -> None:
     store.catalog.drop_data()
     store.catalog.create_schema()
     assert store.get("alice") == User("alice", "admin")
+
+
+# -- the `overwatch users` commands --------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run `overwatch ARGS` on a temporary data folder with fast bcrypt; returns (exit code, out, err)."""
+    from overwatch_core import cli_users
+    from overwatch_core.cli import main
+
+    monkeypatch.setattr(cli_users, "UserStore", functools.partial(UserStore, rounds=4))
+    data = tmp_path / "data"
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["--data-folder", str(data), *args])
+        return code, out.getvalue(), err.getvalue()
+
+    return run
+
+
+def test_cli_add_list_set_role_remove(cli: Any, tmp_path: Path) -> None:
+    assert cli("users", "list")[1] == "no users; add one with: overwatch users add NAME --role admin\n"
+    code, out, _ = cli("users", "add", "alice", "--role", "expert", "--password-stdin", stdin="s3cret pw\n")
+    assert (code, out) == (0, "added user alice with role expert\n")
+    assert "s3cret" not in out
+    assert cli("users", "add", "bob", "--role", "admin", "--password-stdin", stdin="pw2")[0] == 0
+    assert cli("users", "list")[1].split() == ["alice", "expert", "bob", "admin"]
+    assert cli("users", "set-role", "alice", "admin")[1] == "user alice now has role admin\n"
+    assert cli("users", "remove", "bob")[1] == "removed user bob\n"
+    assert cli("users", "list")[1].split() == ["alice", "admin"]
+    store = UserStore(Catalog.connect(f"sqlite:///{tmp_path / 'data' / 'overwatch.sqlite'}", TZ), 4)
+    assert store.verify("alice", "s3cret pw") == User("alice", "admin"), "the newline is not the password"
+
+
+def test_cli_errors(cli: Any) -> None:
+    cli("users", "add", "alice", "--role", "shifter", "--password-stdin", stdin="pw\n")
+    code, _, err = cli("users", "add", "alice", "--role", "shifter", "--password-stdin", stdin="pw\n")
+    assert (code, err) == (2, "overwatch: User error: user 'alice' exists already\n")
+    code, _, err = cli("users", "remove", "bob")
+    assert (code, err) == (2, "overwatch: Not found: unknown user 'bob'; valid: alice\n")
+    code, _, err = cli("users", "add", "carol", "--role", "shifter", "--password-stdin")
+    assert (code, err) == (2, "overwatch: User error: --password-stdin: standard input is empty\n")
+    code, _, err = cli("users", "add", "bad name", "--role", "shifter", "--password-stdin", stdin="pw\n")
+    assert code == 2
+    assert "must be 1–64 characters" in err
+
+
+def test_cli_refuses_unknown_roles_and_password_arguments(cli: Any) -> None:
+    with pytest.raises(SystemExit):
+        cli("users", "set-role", "alice", "root")
+    with pytest.raises(SystemExit):
+        cli("users", "add", "alice", "--role", "admin", "--password", "pw")
+
+
+def test_cli_prompts_twice(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    typed = iter(["first", "second", "same", "same"])
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return next(typed)
+
+    monkeypatch.setattr(getpass, "getpass", fake_getpass)
+    code, out, err = cli("users", "add", "alice", "--role", "shifter")
+    assert (code, out) == (2, "")
+    assert err == "overwatch: User error: the two passwords differ; nothing was changed\n"
+    assert cli("users", "list")[1].startswith("no users")
+    code, out, err = cli("users", "add", "alice", "--role", "shifter")
+    assert (code, out) == (0, "added user alice with role shifter\n")
+    assert prompts == ["Password: ", "Repeat the password: "] * 2
+    assert "same" not in out + err
