@@ -119,10 +119,8 @@ def _print_view(view: SubsystemView) -> None:
         print(f"\n[{group.name}]{' (grid)' if group.grid else ''}")
         for hist in group.histograms:
             layer = hist.layers[0].hist
-            total = float(layer.values.sum())
-            print(
-                f"  {hist.pretty_name:60} {hist.root_class:10} sum={total:.6g} max={float(layer.values.max()):.6g}"
-            )
+            total, peak = float(layer.values.sum()), float(layer.values.max(initial=0.0))
+            print(f"  {hist.pretty_name:60} {hist.root_class:10} sum={total:.6g} max={peak:.6g}")
             for label, text in hist.information.items():
                 print(f"      {label}: {text}")
     print(f"\n{'cached' if view.from_cache else 'computed'} in {view.seconds * 1000:.0f} ms")

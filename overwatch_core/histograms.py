@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import struct
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,6 +293,21 @@ class HistogramCache:
             self._store(key, contents)
         return contents
 
+    def warm(self, paths: Sequence[Path], workers: int | None = None) -> None:
+        """Decode ``paths`` in parallel processes into the disk level (a no-op without one, or for one file).
+
+        Decoding is pure Python and single-core; the children share nothing but the disk cache, so a
+        later ``get`` in this process is a cheap disk hit. Failures are left for ``get`` to raise.
+        """
+        if self._disk is None or len(paths) < 2:
+            return
+        count = min(workers or os.cpu_count() or 1, len(paths))
+        if count < 2:
+            return
+        settings = (self._disk.directory, int(self._disk.size_limit))
+        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_warm_one, [(settings, os.fspath(p)) for p in paths]))
+
     def close(self) -> None:
         """Release the disk level's database handle."""
         if self._disk is not None:
@@ -371,3 +388,15 @@ def _make_read_only(contents: FileContents) -> None:
         for array in _arrays(hist):
             array.flags.writeable = False
 
+
+def _warm_one(job: tuple[tuple[str, int], str]) -> bool:
+    """Child-process side of ``HistogramCache.warm``: decode one file into the disk cache."""
+    (directory, size_limit), path = job
+    cache = HistogramCache(max_bytes=0, disk_directory=directory, disk_size_limit=size_limit)
+    try:
+        cache.get(path)
+    except HistogramReadError:
+        return False
+    finally:
+        cache.close()
+    return True

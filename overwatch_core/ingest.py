@@ -42,6 +42,16 @@ class IngestReport:
         )
 
 
+@dataclass(frozen=True)
+class _Moved:
+    """A file moved into its run folder, waiting to be decoded and recorded."""
+
+    received: str
+    relative: str
+    run_number: int
+    hlt_mode: str
+
+
 class Quarantine(Exception):
     """Internal signal: this file cannot be ingested, for the reason given."""
 
@@ -102,33 +112,40 @@ class Ingester:
         self.tz = filenames.zone(settings.timezone)
 
     def run_pass(self) -> IngestReport:
-        """Look at every file in the drop folder once; a bad file never stops the pass."""
+        """Look at every file in the drop folder once; a bad file never stops the pass.
+
+        Files are moved first, then decoded in parallel into the shared disk cache, then recorded one by
+        one (decoding is pure Python and most of the cost; the catalog wants a single writer).
+        """
         report = IngestReport()
         drop = self.settings.drop_path
         if not drop.is_dir():
             log.warning("drop folder %s does not exist; nothing to ingest", drop)
             return report
-        for path in _candidates(drop):
-            self._ingest_one(path, report)
+        moved = [m for path in _candidates(drop) if (m := self._move_one(path, report)) is not None]
+        self.cache.warm([self.settings.data_path / m.relative for m in moved])
+        for item in moved:
+            self._register_moved(item, report)
         self.update_subsystems(report.runs)
         log.info("ingest pass: %s", report.summary())
         return report
 
-    def _ingest_one(self, path: Path, report: IngestReport) -> None:
+    def _move_one(self, path: Path, report: IngestReport) -> _Moved | None:
         if path.name.startswith("."):
             report.left.append(path.name)
-            return
+            return None
         stat = path.stat()
         if self.clock() - stat.st_mtime < self.settings.settle_seconds:
             log.debug("%s is still being written; left for the next pass", path.name)
             report.left.append(path.name)
-            return
+            return None
         try:
-            self._store(path, stat.st_size, report)
+            return self._move(path, stat.st_size, report)
         except Quarantine as reason:
             report.quarantined.append((path.name, str(reason)))
+            return None
 
-    def _store(self, path: Path, size: int, report: IngestReport) -> None:
+    def _move(self, path: Path, size: int, report: IngestReport) -> _Moved | None:
         if size == 0:
             self._reject(path, "zero-size file")
         try:
@@ -136,10 +153,8 @@ class Ingester:
         except FileNameError as exc:
             self._reject(path, str(exc))
         if name.subsystem not in self.settings.subsystems:
-            self._reject(
-                path,
-                f"subsystem {name.subsystem!r} is not configured ({', '.join(self.settings.subsystems)})",
-            )
+            configured = ", ".join(self.settings.subsystems)
+            self._reject(path, f"subsystem {name.subsystem!r} is not configured ({configured})")
         replay = name.hlt_mode == REPLAY_MODE
         relative = filenames.stored_path(
             name.run_number, name.subsystem, name.timestamp, self.tz, replay=replay
@@ -151,13 +166,20 @@ class Ingester:
         shutil.move(path, target)
         if replay:
             report.replay.append(relative)
-            return
+            return None
+        return _Moved(path.name, relative, name.run_number, name.hlt_mode)
+
+    def _register_moved(self, item: _Moved, report: IngestReport) -> None:
         try:
-            self.register(relative, name.run_number, name.hlt_mode)
+            self.register(item.relative, item.run_number, item.hlt_mode)
         except HistogramReadError as exc:
-            self._reject(target, f"unreadable ROOT file: {exc}", name=path.name)
-        report.stored.append(relative)
-        report.runs.add(name.run_number)
+            reason = f"unreadable ROOT file: {exc}"
+            with contextlib.suppress(Quarantine):
+                self._reject(self.settings.data_path / item.relative, reason, name=item.received)
+            report.quarantined.append((item.received, reason))
+            return
+        report.stored.append(item.relative)
+        report.runs.add(item.run_number)
 
     def _reject(self, path: Path, reason: str, name: str | None = None) -> NoReturn:
         quarantine(path, self.settings.quarantine_path, reason, name)

@@ -1,4 +1,4 @@
-"""The processing loop: ingest new files, then extract their trends and evaluate alarms; `--watch` repeats it."""
+"""The processing loop: ingest new files, extract their trends, evaluate alarms; `--watch` repeats it."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from overwatch_core import filenames
 from overwatch_core.catalog import Catalog
 from overwatch_core.errors import OverwatchError
 from overwatch_core.histograms import HistogramCache
-from overwatch_core.ingest import IngestReport, Ingester, rebuild
-from overwatch_core.model import RunFile
+from overwatch_core.ingest import Ingester, IngestReport, rebuild
 from overwatch_core.settings import Settings
 from overwatch_core.subsystems.base import histograms_with_derived
 from overwatch_core.subsystems.registry import get_subsystem
@@ -74,26 +73,19 @@ class Processor:
             log.info("process pass: %s", result.summary())
         return result
 
-    def _run_file(self, relative: str) -> RunFile:
+    def trend_file(self, relative: str) -> tuple[int, int]:
+        """Trend values of one stored file for every subsystem reading it; returns (values, alarms)."""
         run_number = filenames.parse_run_dir(relative.split("/")[0])
         if run_number is None:
             raise OverwatchError(f"{relative!r} is not below a Run<N> folder")
-        for sub in self.ingester.catalog.run(run_number).subsystems:
-            for run_file in sub.files:
-                if run_file.path == relative:
-                    return run_file
-        raise OverwatchError(f"{relative!r} is not in the catalog")
-
-    def trend_file(self, relative: str) -> tuple[int, int]:
-        """Trend values of one stored file for every subsystem reading it; returns (values, alarms)."""
-        run_file = self._run_file(relative)
-        run = self.ingester.catalog.run(run_file.run_number)
+        run = self.ingester.catalog.run(run_number)
+        readers = [(s, f) for s in run.subsystems for f in s.files if f.path == relative]
+        if not readers:
+            raise OverwatchError(f"{relative!r} is not in the catalog")
         contents = self.ingester.cache.get(self.settings.data_path / relative)
         values = alarms = 0
         with self.ingester.catalog.engine.begin() as conn:
-            for sub in run.subsystems:
-                if sub.file_location != run_file.subsystem:
-                    continue
+            for sub, run_file in readers:
                 definition = get_subsystem(sub.name, self.settings.subsystems)
                 own_files = sub.file_location == sub.name
                 hists = histograms_with_derived(definition, contents.histograms, own_files)

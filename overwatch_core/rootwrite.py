@@ -126,7 +126,6 @@ def write_histograms(path: str | os.PathLike[str], hists: Mapping[str, Histogram
     target = Path(path)
     tmp = target.with_name(f".{target.name}.writing")
     with uproot.recreate(tmp) as out:
-        for key, hist in hists.items():
-            out[key] = to_root_object(hist)
+        out.update({key: to_root_object(hist) for key, hist in hists.items()})  # one write of the directory
     os.replace(tmp, target)
     return target

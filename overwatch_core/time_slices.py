@@ -138,7 +138,8 @@ def combine(later: Histogram, earlier: Histogram, sign: float) -> Histogram:
         )
     entries = later.entries + sign * earlier.entries
     if later.profile is not None and earlier.profile is not None:
-        return _profile_hist(later, _profile_change(later.profile, earlier.profile, sign)).replace(entries=entries)
+        sums = _profile_change(later.profile, earlier.profile, sign)
+        return _profile_hist(later, sums).replace(entries=entries)
     return later.replace(
         values=later.values + sign * earlier.values,
         variances=later.variances + earlier.variances,

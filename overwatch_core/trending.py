@@ -71,23 +71,30 @@ class TrendStore:
         values: Sequence[TrendValue],
         alarms: Mapping[str, Sequence[Alarm]],
     ) -> int:
-        """Store the file's values (once per file time) and evaluate each trend's alarms; returns alarms raised."""
+        """Store the file's values (once per file time) and evaluate each trend's alarms; returns alarms."""
         stamp = int(run_file.timestamp.timestamp())
-        raised = 0
-        for value in values:
-            key = {"run_number": run_file.run_number, "subsystem": subsystem, "trend": value.trend}
-            exists = conn.execute(
-                sa.select(trend_values.c.value).where(
-                    *(trend_values.c[k] == v for k, v in key.items()), trend_values.c.timestamp == stamp
-                )
-            ).first()
-            if exists is not None:
-                continue
+        base = {"run_number": run_file.run_number, "subsystem": subsystem}
+        known = set(
             conn.execute(
-                trend_values.insert().values(**key, timestamp=stamp, value=value.value, error=value.error)
+                sa.select(trend_values.c.trend).where(
+                    trend_values.c.run_number == run_file.run_number,
+                    trend_values.c.subsystem == subsystem,
+                    trend_values.c.timestamp == stamp,
+                )
+            ).scalars()
+        )
+        new = [v for v in values if v.trend not in known]
+        if new:
+            conn.execute(
+                trend_values.insert(),
+                [
+                    {**base, "trend": v.trend, "timestamp": stamp, "value": v.value, "error": v.error}
+                    for v in new
+                ],
             )
-            raised += self._check_alarms(conn, key, stamp, alarms.get(value.trend, ()))
-        return raised
+        return sum(
+            self._check_alarms(conn, {**base, "trend": v.trend}, stamp, alarms.get(v.trend, ())) for v in new
+        )
 
     def _check_alarms(
         self, conn: Connection, key: dict[str, object], stamp: int, alarms: Sequence[Alarm]

@@ -17,7 +17,12 @@ from overwatch_core.errors import NotFoundError, OverwatchError
 from overwatch_core.histograms import HistogramCache
 from overwatch_core.model import Histogram, RunFile, Subsystem
 from overwatch_core.settings import Settings
-from overwatch_core.subsystems.base import ProcessedGroup, ProcessedHistogram, ProcessingOptions, process_subsystem
+from overwatch_core.subsystems.base import (
+    ProcessedGroup,
+    ProcessedHistogram,
+    ProcessingOptions,
+    process_subsystem,
+)
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.time_slices import (
     FileSelection,
@@ -79,7 +84,9 @@ class SubsystemView:
     def describe(self) -> str:
         """One line for a banner or the CLI: window, scaling and threshold."""
         options = f"threshold {self.options.hot_channel_threshold or 'default'}"
-        scaled = f"scaled by {self.n_events:g} events" if self.options.scale_hists and self.n_events else "unscaled"
+        scaled = "unscaled"
+        if self.options.scale_hists and self.n_events:
+            scaled = f"scaled by {self.n_events:g} events"
         if self.selection is None:
             return f"Full run ({len(self.files)} file(s)), {scaled}, {options}"
         (a, b), (c, d) = self.selection.requested, self.selection.shown
