@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import dash
@@ -31,6 +32,8 @@ from dashboard.auth.templates import STYLESHEET_KEY
 from overwatch_core.settings import Settings
 from overwatch_core.users import UserStore
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "PUBLIC_ROUTES",
     "LoginGuard",
@@ -57,6 +60,8 @@ def init_auth(app: dash.Dash, users: UserStore, settings: Settings) -> None:
     server.register_error_handler(RoleRequiredError, role_refused)
     LoginGuard(app, PUBLIC_ROUTES, csrf_header=app.config.csrf_header_name)
     server.after_request(_csrf_cookie_setter(app.config.csrf_token_name))
+    if not users.list():
+        log.warning("no users can log in yet; add one with: overwatch users add NAME --role admin")
 
 
 def _csrf_cookie_setter(cookie_name: str) -> Callable[[flask.Response], flask.Response]:

@@ -456,6 +456,17 @@ def test_a_broken_key_file_is_an_error(make_settings: Callable[..., Settings]) -
         load_secret_key(settings, env={})
 
 
+def test_init_auth_warns_when_nobody_can_log_in(
+    make_auth_app: Callable[..., dash.Dash], auth_users: UserStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_auth_app()
+    assert "no users can log in yet" not in caplog.text
+    for user in auth_users.list():
+        auth_users.remove(user.username)
+    make_auth_app()
+    assert "no users can log in yet; add one with: overwatch users add NAME --role admin" in caplog.text
+
+
 def test_init_auth_uses_the_environment_key(
     make_auth_app: Callable[..., dash.Dash], monkeypatch: pytest.MonkeyPatch
 ) -> None:
