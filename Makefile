@@ -32,7 +32,7 @@ test: venv browser-deps
 demo: venv
 	rm -rf $(DEMO_DIR)
 	$(DEMO_ENV) $(BIN)/overwatch demo-data
-	$(DEMO_ENV) $(BIN)/overwatch ingest
+	$(DEMO_ENV) OVERWATCH_SETTLE_SECONDS=0 $(BIN)/overwatch process
 	$(DEMO_ENV) $(BIN)/overwatch runs
 
 bench: venv

@@ -234,7 +234,9 @@ def rebuild(ingester: Ingester) -> int:
     catalog.create_schema()
     count = 0
     run_numbers: set[int] = set()
-    for number, path in _stored_files(settings.data_path, settings.subsystems):
+    stored = list(_stored_files(settings.data_path, settings.subsystems))
+    ingester.cache.warm([path for _, path in stored])
+    for number, path in stored:
         relative = path.relative_to(settings.data_path).as_posix()
         try:
             ingester.register(relative, number, read_run_info(path.parent.parent))
