@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import secrets
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -24,6 +27,7 @@ from overwatch_core.settings import Settings, load_settings
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.trending import TrendStore, find_source
+from overwatch_core.users import Role, UserStore
 from overwatch_core.views import SubsystemView, ViewService
 
 log = logging.getLogger("overwatch")
@@ -60,9 +64,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> int:
             tz=tz,
         )
         run = live.runs[0]
-        print(
-            f"wrote live run {run.run_number} ({run.n_files} files) into {args.live_source} for replay"
-        )
+        print(f"wrote live run {run.run_number} ({run.n_files} files) into {args.live_source} for replay")
     return 0
 
 
@@ -158,6 +160,89 @@ def cmd_trend(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _gunicorn_command(settings: Settings) -> list[str]:
+    """gunicorn serving the dashboard; the core only names the module, it never imports the web app."""
+    return [
+        sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(settings.workers),
+        "--bind", f"{settings.host}:{settings.port}", "--timeout", "120", "--access-logfile", "-",
+        "dashboard.wsgi:server",
+    ]  # fmt: skip
+
+
+def _child_env(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    env["OVERWATCH_DATA_FOLDER"] = str(settings.data_path.resolve())
+    if args.config:
+        env["OVERWATCH_CONFIG"] = str(Path(args.config).resolve())
+    return env
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    print(f"serving the dashboard on http://{settings.host}:{settings.port} with {settings.workers} workers")
+    return subprocess.call(_gunicorn_command(settings), env=_child_env(settings, args))
+
+
+DEMO_USERS: tuple[tuple[str, Role], ...] = (("admin", "admin"), ("shifter", "shifter"))
+
+
+DEMO_USERS: tuple[tuple[str, Role], ...] = (("admin", "admin"), ("shifter", "shifter"))
+
+
+def _demo_user(users: UserStore, name: str, role: Role) -> str:
+    """A fresh random password for a demo user (created or reset), shown once on the terminal."""
+    password = secrets.token_urlsafe(9)
+    if users.get(name) is not None:
+        users.remove(name)
+    users.add(name, password, role)
+    return password
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Demo data, one pass of processing, then live replay + processing loop + dashboard until Ctrl-C."""
+    tz = filenames.zone(settings.timezone)
+    live_source = settings.data_path.parent / "live-source"
+    if not any(settings.drop_path.glob("Run*")):
+        print("generating demo data (about a minute)…", flush=True)
+        summary = demo.generate_demo_data(settings.drop_path, seed=args.seed, tz=tz)
+        live_run = summary.newest_run_number + 1
+        demo.generate_source_run(live_source, live_run, n_files=args.live_files, seed=args.seed, tz=tz)
+    else:
+        live_run = max(_processor(settings).ingester.catalog.run_numbers(), default=0) + 1
+    print("processing the demo runs (about two minutes on 2 cores)…", flush=True)
+    processor = _processor(settings)
+    print(f"process: {processor.run_pass().summary()}", flush=True)
+    users = UserStore(processor.ingester.catalog)
+    credentials = {name: _demo_user(users, name, role) for name, role in DEMO_USERS}
+    env = _child_env(settings, args)
+    base = [sys.executable, "-m", "overwatch_core.cli"]
+    children = [subprocess.Popen([*base, "process", "--watch"], env=env)]
+    if live_source.is_dir():
+        replay = [
+            *base,
+            "replay",
+            str(live_run),
+            "--source",
+            str(live_source),
+            "--cadence",
+            str(args.cadence),
+        ]
+        children.append(subprocess.Popen(replay, env=env))
+    print(f"\nOverwatch demo: http://{settings.host}:{settings.port}")
+    for name, password in credentials.items():
+        print(f"  log in as {name!r} with password {password!r}")
+    print(
+        f"Run {live_run} is replayed live (a minute of data every {args.cadence:g} s). Ctrl-C stops.\n",
+        flush=True,
+    )
+    try:
+        return subprocess.call(_gunicorn_command(settings), env=env)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=30)
+
+
 def _via(name: str, location: str) -> str:
     return "" if name == location else f" via {location}"
 
@@ -247,6 +332,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_trend)
 
     add_users_parser(sub)
+
+    p = sub.add_parser("serve", help="serve the dashboard with gunicorn (host, port, workers from settings)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="demo data, live replay, processing loop and dashboard, until Ctrl-C")
+    p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default %(default)s)")
+    p.add_argument("--live-files", type=int, default=60, help="minutes of data in the live run (default 60)")
+    p.add_argument("--cadence", type=float, default=20.0, help="seconds between live minutes (default 20)")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("runs", help="print a table of runs, newest first")
     p.add_argument("--page", type=int, default=1, help="page number (default 1)")

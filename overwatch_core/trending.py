@@ -207,3 +207,26 @@ class TrendStore:
     def count(self) -> int:
         with self.catalog.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(trend_values)).scalar_one())
+
+
+@dataclass(frozen=True)
+class RaisedAlarm:
+    """An alarm raised for a trend at one file time of a run."""
+
+    subsystem: str
+    trend: str
+    timestamp: datetime
+    message: str
+
+
+def raised_alarms(store: TrendStore, run_number: int, subsystem: str | None = None) -> list[RaisedAlarm]:
+    """The alarms raised in a run (optionally one subsystem), oldest first."""
+    query = sa.select(alarm_results).where(alarm_results.c.run_number == run_number)
+    if subsystem is not None:
+        query = query.where(alarm_results.c.subsystem == subsystem)
+    with store.catalog.engine.connect() as conn:
+        rows = conn.execute(query.order_by(alarm_results.c.timestamp, alarm_results.c.trend)).all()
+    return [
+        RaisedAlarm(r.subsystem, r.trend, datetime.fromtimestamp(r.timestamp, store.catalog.tz), r.message)
+        for r in rows
+    ]

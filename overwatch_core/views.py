@@ -88,7 +88,7 @@ class SubsystemView:
         if self.options.scale_hists and self.n_events:
             scaled = f"scaled by {self.n_events:g} events"
         if self.selection is None:
-            return f"Full run ({len(self.files)} file(s)), {scaled}, {options}"
+            return f"Full run (newest file{'s' if len(self.files) > 1 else ''}), {scaled}, {options}"
         (a, b), (c, d) = self.selection.requested, self.selection.shown
         return f"Time slice: requested {a}–{b} min, shown {c}–{d} min (nearest files), {scaled}, {options}"
 

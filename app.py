@@ -1,0 +1,4 @@
+from dashboard import create_app
+
+app = create_app()
+server = app.server

@@ -1,0 +1,117 @@
+"""Plain Flask routes: liveness, file downloads, the contact page and the original's old URLs."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import flask
+import sqlalchemy as sa
+import sqlalchemy.exc
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from dashboard.auth import has_role
+from dashboard.auth.templates import STYLESHEET_KEY
+from dashboard.services import services
+from overwatch_core.filenames import parse_run_dir
+
+log = logging.getLogger(__name__)
+
+_STORED_FILE = re.compile(r"^Run\d+/[A-Za-z0-9]+/[A-Za-z0-9]+hists\.[0-9_]+\.root$")
+
+
+def status() -> ResponseReturnValue:
+    """Liveness for load balancers and the other sites: the database answers a query."""
+    try:
+        with services().catalog.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        log.error("status check: database failed: %s", exc)
+        return flask.Response("DB failed", status=500, mimetype="text/plain")
+    return flask.Response("Alive", status=200, mimetype="text/plain")
+
+
+def resolve_download(data_folder: Path, relative: str) -> Path | None:
+    """The stored ROOT file ``relative`` names, or None for anything else (never outside the run folders).
+
+    Only ``Run<N>/<SYS>/<SYS>hists.<time>.root`` names qualify, so the catalog, configuration, caches,
+    quarantine and ``..`` are refused by shape; the resolved path must still lie inside the data folder,
+    which refuses symlinks that lead out of it.
+    """
+    if not _STORED_FILE.match(relative) or parse_run_dir(relative.split("/", 1)[0]) is None:
+        return None
+    root = data_folder.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        return None
+    return target
+
+
+def download(relative: str) -> ResponseReturnValue:
+    target = resolve_download(services().settings.data_path, relative)
+    if target is None:
+        flask.abort(404)
+    return flask.send_file(
+        target, as_attachment=True, download_name=target.name, mimetype="application/octet-stream"
+    )
+
+
+_CONTACT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Overwatch — Contact</title><link rel="stylesheet" href="{{ stylesheet }}"></head>
+<body class="bg-light"><main class="container py-4" style="max-width: 52rem">
+<h1 class="h3">Overwatch data-quality monitoring</h1>
+<p>Overwatch shows the histograms detector subsystems send during a run, by run and subsystem, with time
+slices, trends and alarms. Times are shown in {{ zone }}.</p>
+<h2 class="h5">Contact</h2>
+<p>For problems with the monitoring itself, contact the Overwatch operators of this site. For detector
+questions, contact the subsystem's on-call expert.</p>
+<h2 class="h5">Documentation</h2>
+<ul><li>Run list, run pages and ROOT files: <a href="/">the run list</a></li>
+<li>Trends and alarms: <a href="/trending">the trending page</a></li></ul>
+{% if user %}
+<h2 class="h5">For logged-in users</h2>
+<ul><li><a href="/testing-data-archive">Test-data archive</a> (zip of recent complete runs)</li></ul>
+{% if admin %}<h2 class="h5">For admins</h2>
+<ul><li><a href="/site-status">Site status</a> and admin actions</li></ul>{% endif %}
+<p><a href="/logout">Log out</a> ({{ user }})</p>
+{% else %}<p><a href="/login">Log in</a> to see the data.</p>{% endif %}
+</main></body></html>"""
+
+
+def contact() -> ResponseReturnValue:
+    """General information for anyone; more links for logged-in users and admins."""
+    user = current_user.username if current_user.is_authenticated else None
+    return flask.render_template_string(
+        _CONTACT,
+        stylesheet=flask.current_app.config.get(STYLESHEET_KEY, "/assets/bootstrap.min.css"),
+        zone=services().tz_name,
+        user=user,
+        admin=has_role("admin"),
+    )
+
+
+def _legacy(target: str) -> ResponseReturnValue:
+    return flask.redirect(target, code=301)
+
+
+def register_routes(server: flask.Flask) -> None:
+    server.add_url_rule("/status", "status", status)
+    server.add_url_rule("/files/<path:relative>", "download", download)
+    server.add_url_rule("/contact", "contact", contact)
+    server.add_url_rule("/monitoring", "legacy_monitoring", lambda: _legacy("/"))
+    server.add_url_rule("/monitoring/", "legacy_monitoring_slash", lambda: _legacy("/"))
+    server.add_url_rule("/overwatchStatus", "legacy_status", lambda: _legacy("/site-status"))
+    server.add_url_rule(
+        "/Run<int:run>/<subsystem>/runPage",
+        "legacy_run_page",
+        lambda run, subsystem: _legacy(f"/runs/{run}/{subsystem}"),
+    )
+    server.add_url_rule(
+        "/Run<int:run>/<subsystem>/rootFiles",
+        "legacy_root_files",
+        lambda run, subsystem: _legacy(f"/runs/{run}/{subsystem}/files"),
+    )

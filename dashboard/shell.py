@@ -1,0 +1,66 @@
+"""The page shell: navbar (run list, trending, user menu), content area and shared location component."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask_login import current_user
+
+URL = "url"
+TITLE = "Overwatch"
+
+
+def page_title(part: str) -> str:
+    return f"{TITLE} — {part}"
+
+
+def _user_menu() -> dbc.DropdownMenu | html.Span:
+    if not getattr(current_user, "is_authenticated", False):
+        return html.Span()
+    return dbc.DropdownMenu(
+        [
+            dbc.DropdownMenuItem(f"Role: {current_user.role}", header=True),
+            dbc.DropdownMenuItem("Contact and documentation", href="/contact", external_link=True),
+            dbc.DropdownMenuItem(divider=True),
+            dbc.DropdownMenuItem("Log out", href="/logout", external_link=True, id="logout-link"),
+        ],
+        label=current_user.username,
+        nav=True,
+        align_end=True,
+        id="user-menu",
+    )
+
+
+def navbar() -> dbc.Navbar:
+    brand = html.A(
+        [
+            html.Img(src=dash.get_asset_url("logo.svg"), height="30", alt=""),
+            html.Span(TITLE, className="ms-2"),
+        ],
+        href="/",
+        className="navbar-brand d-flex align-items-center",
+    )
+    links = dbc.Nav(
+        [
+            dbc.NavItem(dbc.NavLink("Run list", href="/", active="exact")),
+            dbc.NavItem(dbc.NavLink("Trending", href="/trending", active="partial")),
+            _user_menu(),
+        ],
+        className="ms-auto",
+        navbar=True,
+    )
+    return dbc.Navbar(
+        dbc.Container([brand, links], fluid=True), color="dark", dark=True, className="mb-3 py-1"
+    )
+
+
+def layout() -> html.Div:
+    """Built per page load (in the request), so the user menu shows who is logged in."""
+    return html.Div(
+        [
+            dcc.Location(id=URL, refresh="callback-nav"),
+            navbar(),
+            dbc.Container(dash.page_container, fluid=True),
+        ]
+    )
