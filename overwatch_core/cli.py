@@ -185,9 +185,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 DEMO_USERS: tuple[tuple[str, Role], ...] = (("admin", "admin"), ("shifter", "shifter"))
 
 
-DEMO_USERS: tuple[tuple[str, Role], ...] = (("admin", "admin"), ("shifter", "shifter"))
-
-
 def _demo_user(users: UserStore, name: str, role: Role) -> str:
     """A fresh random password for a demo user (created or reset), shown once on the terminal."""
     password = secrets.token_urlsafe(9)
