@@ -18,6 +18,7 @@ from pathlib import Path
 import diskcache
 
 from overwatch_core import demo, filenames
+from overwatch_core.archive import ARCHIVE_NAME, plan_archive, write_archive
 from overwatch_core.catalog import Catalog, RunPage
 from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import OverwatchError
@@ -157,6 +158,18 @@ def cmd_trend(settings: Settings, args: argparse.Namespace) -> int:
         error = "" if p.error is None else f" ± {p.error:.4g}"
         alarms = f"  ALARM {'; '.join(p.alarms)}" if p.alarms else ""
         print(f"{p.run_number:>8}  {p.timestamp:%Y-%m-%d %H:%M:%S}  {p.value:.6g}{error}{alarms}")
+    return 0
+
+
+def cmd_archive(settings: Settings, args: argparse.Namespace) -> int:
+    """The same zip as the web app's /testing-data-archive, written to a file."""
+    catalog, _ = open_services(settings)
+    plan = plan_archive(catalog, settings.subsystems)
+    out = Path(args.out or ARCHIVE_NAME)
+    with out.open("wb") as handle:
+        size = write_archive(handle, settings.data_path, plan.paths)
+    runs = ", ".join(str(n) for n in plan.run_numbers)
+    print(f"wrote {out}: {len(plan.paths)} files of runs {runs}, {size / 2**20:.1f} MB")
     return 0
 
 
@@ -327,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--run", type=int, help="run number (default: the newest)")
     group.add_argument("--runs", help="run range A-B: the value at the end of each run")
     p.set_defaults(func=cmd_trend)
+
+    p = sub.add_parser("archive", help="zip the newest complete runs as test data (as /testing-data-archive)")
+    p.add_argument("--out", help=f"zip file to write (default: {ARCHIVE_NAME})")
+    p.set_defaults(func=cmd_archive)
 
     add_users_parser(sub)
 
