@@ -17,7 +17,7 @@ def error_card(category: str, messages: Iterable[str], *, links: Iterable[html.A
     shown_links = list(links)
     if shown_links:
         body.append(html.Div([html.Span("Available: "), *_joined(shown_links)], className="mt-2 small"))
-    return dbc.Alert(body, color="danger", className="error-card", role="alert")
+    return dbc.Alert(body, color="danger", className="error-card")  # react-bootstrap adds role="alert"
 
 
 def _joined(links: list[html.A]) -> list[object]:
