@@ -180,9 +180,9 @@ def _failure(exc: Exception, timeout: float) -> tuple[SiteState, str]:
 
 
 def check_sites(
-    sites: Mapping[str, str], timeout: float = SITE_TIMEOUT, grace: float = SITE_GRACE
+    sites: Mapping[str, str], timeout: float = SITE_TIMEOUT, deadline: float | None = None
 ) -> tuple[SiteStatus, ...]:
-    """Every site at once, each with ``timeout``; the whole check returns within timeout + grace.
+    """Every site at once, each with ``timeout``; returns after ``deadline`` (timeout + grace) at most.
 
     The socket timeout does not bound a name lookup or a server that trickles bytes, so a site still
     unanswered at the deadline is reported as timed out and its thread is left to finish on its own.
@@ -193,7 +193,7 @@ def check_sites(
     pool = ThreadPoolExecutor(max_workers=min(len(sites), _MAX_THREADS), thread_name_prefix="site-status")
     try:
         futures = {name: pool.submit(check_site, name, str(url), timeout) for name, url in sites.items()}
-        wait(futures.values(), timeout=timeout + grace)
+        wait(futures.values(), timeout=timeout + SITE_GRACE if deadline is None else deadline)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     elapsed = time.monotonic() - started
