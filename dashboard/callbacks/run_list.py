@@ -18,7 +18,7 @@ def jump_target(value: object) -> tuple[str | None, str]:
     except ValueError:
         return None, "Type a run number."
     try:
-        run = services().catalog.run(number)
+        run = page.find_run(number)
     except NotFoundError as exc:
         return None, str(exc)
     if not run.subsystems:

@@ -10,10 +10,16 @@ from dashboard.formatting import parse_int, when
 from dashboard.services import services
 from dashboard.shell import page_title
 from overwatch_core.catalog import RunPage, RunSummary
+from overwatch_core.errors import NotFoundError
+from overwatch_core.model import Run
 
 PATH = "/"
 PER_PAGE = 50
 REFRESH_MS = 30_000
+#: Largest page asked of the database (its OFFSET is a 64-bit integer); beyond it, the last page is shown.
+MAX_PAGE = (2**63 - 1) // PER_PAGE
+#: Largest run number the catalog can hold (a 32-bit column on PostgreSQL); larger ones are unknown runs.
+MAX_RUN_NUMBER = 2**31 - 1
 
 TABLE = "run-list-table"
 REFRESH = "run-list-refresh"
@@ -30,6 +36,17 @@ def title(**_params: object) -> str:
 
 def run_href(run_number: int, subsystem: str) -> str:
     return f"/runs/{run_number}/{subsystem}"
+
+
+def newest_run_numbers(count: int = 10) -> list[int]:
+    return sorted(r.run_number for r in services().catalog.runs_page(1, count).runs)
+
+
+def find_run(number: int) -> Run:
+    """The run, or NotFoundError listing runs near it (the newest runs for a number no run can have)."""
+    if abs(number) > MAX_RUN_NUMBER:
+        raise NotFoundError("run", number, newest_run_numbers())
+    return services().catalog.run(number)
 
 
 def _subsystem_links(run: RunSummary) -> list[object]:
@@ -94,9 +111,11 @@ def _pagination(page: RunPage) -> html.Nav:
 def run_table(page_number: int) -> html.Div:
     """The table of one page of runs, with "Showing runs a–b of n" and pagination."""
     svc = services()
-    page = svc.catalog.runs_page(page_number, PER_PAGE)
+    page = svc.catalog.runs_page(min(page_number, MAX_PAGE), PER_PAGE)
+    shown: list[object] = []
     if page.runs == () and page.total and page_number > page.pages:
         page = svc.catalog.runs_page(page.pages, PER_PAGE)
+        shown.append(notice(f"There is no page {page_number}; showing the last page, {page.pages}."))
     ongoing = svc.ongoing_run()
     alarms = svc.trends.alarm_counts([r.run_number for r in page.runs])
     rows = [_row(r, alarms.get(r.run_number, 0), ongoing, svc.tz_name) for r in page.runs]
@@ -115,7 +134,7 @@ def run_table(page_number: int) -> html.Div:
         className="d-flex justify-content-between align-items-center my-2",
     )
     table = dbc.Table([header, html.Tbody(rows)], hover=True, size="sm", className="align-middle")
-    return html.Div([summary, table])
+    return html.Div([*shown, summary, table])
 
 
 def ongoing_banner(ongoing: int | None) -> object:
