@@ -37,16 +37,20 @@ def resolve_download(data_folder: Path, relative: str) -> Path | None:
     """The stored ROOT file ``relative`` names, or None for anything else (never outside the run folders).
 
     Only ``Run<N>/<SYS>/<SYS>hists.<time>.root`` names qualify, so the catalog, configuration, caches,
-    quarantine and ``..`` are refused by shape; the resolved path must still lie inside the data folder,
-    which refuses symlinks that lead out of it.
+    quarantine and ``..`` are refused by shape. The resolved path must have that shape too, inside the data
+    folder: a symlink may not lead out of it, nor to the catalog or anything else within it.
     """
-    if not _STORED_FILE.match(relative) or parse_run_dir(relative.split("/", 1)[0]) is None:
+    if not _is_stored_file(relative):
         return None
     root = data_folder.resolve()
     target = (root / relative).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    if not target.is_relative_to(root) or not _is_stored_file(target.relative_to(root).as_posix()):
         return None
-    return target
+    return target if target.is_file() else None
+
+
+def _is_stored_file(relative: str) -> bool:
+    return bool(_STORED_FILE.match(relative)) and parse_run_dir(relative.split("/", 1)[0]) is not None
 
 
 def download(relative: str) -> ResponseReturnValue:
