@@ -1,10 +1,19 @@
-"""Fixtures of the dashboard tests. Auth fixtures (``auth_*``): a minimal Dash app behind init_auth."""
+"""Fixtures of the dashboard tests. Auth fixtures (``auth_*``): a minimal Dash app behind init_auth; app
+fixtures (``app_*``, ``make_app``): the real app of ``create_app`` on copies of the demo data."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
+
+# pytest puts tests/ on sys.path, where tests/dashboard/ passes for a namespace package "dashboard"
+# without __file__, and create_app's flask.Flask("dashboard") cannot find its root path. With the
+# repository first on the path the real package wins (`python -m pytest` does this by itself).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import dash
 import flask
@@ -14,9 +23,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from dashboard.auth import ensure_role, init_auth, require_role
+from dashboard.factory import create_app
+from overwatch_core import catalog as catalog_tables
 from overwatch_core.catalog import Catalog
 from overwatch_core.filenames import zone
-from overwatch_core.settings import Settings
+from overwatch_core.settings import Settings, load_settings
 from overwatch_core.users import UserStore
 
 #: name: (password, role) of the users every auth app has.
@@ -134,3 +145,125 @@ def auth_login() -> Callable[..., TestResponse]:
         return client.post("/login", data=data, base_url=base_url, environ_base={"REMOTE_ADDR": address})
 
     return log_in
+
+
+# -- the real app on demo data (``app_*``) -----------------------------------------------------------
+
+#: The user of the real-app tests: name, password, role.
+APP_USER = ("shirley", "shirley-pw", "shifter")
+#: Runs of the demo data (see tests/conftest.py ``demo_data``).
+DEMO_RUNS = (300000, 300003, 300004)
+#: Extra runs put into the catalog of ``app_many_runs_data`` so the run list has three pages.
+EXTRA_RUNS = range(100001, 100118)
+
+
+def copy_demo(demo_data: Path, target: Path) -> Path:
+    """A writable copy of the demo data without its caches (their keys name the original paths anyway)."""
+    shutil.copytree(demo_data, target, symlinks=True, ignore=lambda folder, _names: ["cache"])
+    return target
+
+
+def add_app_user(data: Path) -> None:
+    """APP_USER in the catalog of ``data``, with 4 bcrypt rounds (the real app checks any cost)."""
+    settings = load_settings(None, env={}, data_folder=str(data))
+    catalog = Catalog.connect(settings.catalog_url, zone(settings.timezone))
+    name, password, role = APP_USER
+    UserStore(catalog, rounds=4).add(name, password, role)
+    catalog.close()
+
+
+def add_runs(data: Path, numbers: Iterable[int]) -> None:
+    """Runs with one EMC file row each, written with SQL like the catalog tests do (no files on disk)."""
+    settings = load_settings(None, env={}, data_folder=str(data))
+    catalog = Catalog.connect(settings.catalog_url, zone(settings.timezone))
+    numbers = list(numbers)
+    with catalog.engine.begin() as conn:
+        conn.execute(catalog_tables.runs.insert(), [{"run_number": n, "hlt_mode": "C"} for n in numbers])
+        conn.execute(
+            catalog_tables.files.insert(),
+            [
+                {"run_number": n, "location": "EMC", "path": f"Run{n}/EMC/EMChists.2015_01_01_00_00_00.root",
+                 "timestamp": 1420066800 + n, "size": 1000, "n_events": 10.0}
+                for n in numbers
+            ],
+        )  # fmt: skip
+        conn.execute(
+            catalog_tables.subsystems.insert(),
+            [{"run_number": n, "name": "EMC", "file_location": "EMC"} for n in numbers],
+        )
+    catalog.close()
+
+
+@pytest.fixture(scope="session")
+def app_data(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo data with APP_USER, shared by the tests that only read it (the view caches of
+    the apps built on it are written there, not into ``demo_data``)."""
+    data = copy_demo(demo_data, tmp_path_factory.mktemp("app") / "data")
+    add_app_user(data)
+    return data
+
+
+@pytest.fixture(scope="session")
+def app_many_runs_data(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data plus EXTRA_RUNS: 120 runs, so the run list has pages 1–50, 51–100 and 101–120."""
+    data = copy_demo(demo_data, tmp_path_factory.mktemp("many") / "data")
+    add_runs(data, EXTRA_RUNS)
+    return data
+
+
+@pytest.fixture
+def app_data_copy(demo_data: Path, tmp_path: Path) -> Path:
+    """A copy of the demo data (with APP_USER) a test may change."""
+    data = copy_demo(demo_data, tmp_path / "data-copy")
+    add_app_user(data)
+    return data
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., dash.Dash]]:
+    """Build the real app with ``create_app`` on a data folder; keyword arguments override settings.
+
+    The instance folder (secret key, job cache) is below tmp_path, so apps never share sessions by
+    accident, and Dash's page registry is reset before each app and after the test.
+    """
+    monkeypatch.delenv("OVERWATCH_SECRET_KEY", raising=False)
+
+    def make(data: Path, **overrides: Any) -> dash.Dash:
+        reset_dash_pages()
+        overrides.setdefault("instance_folder", str(tmp_path / "instance"))
+        settings = load_settings(None, env={}, data_folder=str(data), settle_seconds=0.0, **overrides)
+        return create_app(settings)
+
+    yield make
+    reset_dash_pages()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., dash.Dash], app_data: Path) -> dash.Dash:
+    """The real app on the shared demo data copy."""
+    return make_app(app_data)
+
+
+@pytest.fixture
+def app_client(app: dash.Dash) -> FlaskClient:
+    return app.server.test_client()
+
+
+@pytest.fixture
+def app_login(auth_login: Callable[..., TestResponse]) -> Callable[[FlaskClient], TestResponse]:
+    """Log APP_USER in through the real login form (CSRF token read from the form)."""
+
+    def log_in(client: FlaskClient) -> TestResponse:
+        response = auth_login(client, APP_USER[0], APP_USER[1])
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return log_in
+
+
+@pytest.fixture
+def logged_in_client(
+    app_client: FlaskClient, app_login: Callable[[FlaskClient], TestResponse]
+) -> FlaskClient:
+    app_login(app_client)
+    return app_client
