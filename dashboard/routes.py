@@ -15,6 +15,7 @@ from flask_login import current_user
 from dashboard.auth import has_role
 from dashboard.auth.templates import STYLESHEET_KEY
 from dashboard.services import services
+from overwatch_core.archive import ARCHIVE_NAME, EmptyArchiveError, plan_archive, stream_archive
 from overwatch_core.filenames import parse_run_dir
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,21 @@ def contact() -> ResponseReturnValue:
     )
 
 
+def testing_data_archive() -> ResponseReturnValue:
+    """The test-data zip, streamed as it is written (no temp file); login is checked by the gate."""
+    svc = services()
+    try:
+        plan = plan_archive(svc.catalog, svc.settings.subsystems)
+    except EmptyArchiveError as exc:
+        return flask.Response(f"{exc.category}: {exc}", status=404, mimetype="text/plain")
+    log.info("test-data archive of runs %s for %s", plan.run_numbers, current_user.get_id())
+    chunks = stream_archive(svc.settings.data_path, plan.paths)
+    response = flask.Response(chunks, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{ARCHIVE_NAME}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _legacy(target: str) -> ResponseReturnValue:
     return flask.redirect(target, code=301)
 
@@ -106,6 +122,7 @@ def register_routes(server: flask.Flask) -> None:
     server.add_url_rule("/status", "status", status)
     server.add_url_rule("/files/<path:relative>", "download", download)
     server.add_url_rule("/contact", "contact", contact)
+    server.add_url_rule("/testing-data-archive", "testing_data_archive", testing_data_archive)
     server.add_url_rule("/monitoring", "legacy_monitoring", lambda: _legacy("/"))
     server.add_url_rule("/monitoring/", "legacy_monitoring_slash", lambda: _legacy("/"))
     server.add_url_rule("/overwatchStatus", "legacy_status", lambda: _legacy("/site-status"))

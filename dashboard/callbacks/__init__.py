@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dash
 
-from dashboard.callbacks import run_list, run_page
+from dashboard.callbacks import run_list, run_page, site_status, trending
 
 
 def register_callbacks(app: dash.Dash) -> None:
     run_list.register(app)
     run_page.register(app)
+    trending.register(app)
+    site_status.register(app)

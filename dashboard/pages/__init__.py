@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from dashboard.pages import not_found, root_files, run_list, run_page
+from dashboard.pages import not_found, root_files, run_list, run_page, site_status, trending
 
 
 def register_pages() -> None:
@@ -16,4 +16,8 @@ def register_pages() -> None:
         "root_files", path_template=root_files.PATH, title=root_files.title, layout=root_files.layout
     )
     dash.register_page("run_page", path_template=run_page.PATH, title=run_page.title, layout=run_page.layout)
+    dash.register_page("trending", path=trending.PATH, title=trending.title, layout=trending.layout)
+    dash.register_page(
+        "site_status", path=site_status.PATH, title=site_status.title, layout=site_status.layout
+    )
     dash.register_page("not_found_404", path="/404", title=not_found.title, layout=not_found.layout)
