@@ -211,12 +211,17 @@ def app_many_runs_data(demo_data: Path, tmp_path_factory: pytest.TempPathFactory
     return data
 
 
-@pytest.fixture
-def app_data_copy(demo_data: Path, tmp_path: Path) -> Path:
-    """A copy of the demo data (with APP_USER) a test may change."""
-    data = copy_demo(demo_data, tmp_path / "data-copy")
-    add_app_user(data)
-    return data
+@pytest.fixture(scope="session")
+def make_app_data(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
+    """Make a new copy of the demo data (with APP_USER) that the caller may change; usable from fixtures
+    of any scope."""
+
+    def make() -> Path:
+        data = copy_demo(demo_data, tmp_path_factory.mktemp("copy") / "data")
+        add_app_user(data)
+        return data
+
+    return make
 
 
 @pytest.fixture

@@ -1,0 +1,266 @@
+"""Routes of the real app through the Flask test client: the gate, status, legacy URLs and downloads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import dash
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from dashboard.routes import resolve_download
+from dashboard.services import EXTENSION_KEY
+
+STORED = "Run300003/EMC/EMChists.2015_11_24_18_24_13.root"
+PAGES = ["/", "/?page=2", "/runs/300003/EMC", "/runs/300003/EMC?group=FEE+vs+TRU", "/runs/300003/EMC/files",
+         "/runs/1/XYZ", "/no-such-page", "/404"]  # fmt: skip
+
+
+def callback_body() -> dict[str, object]:
+    """A real callback of the app (the run list's refresh)."""
+    return {
+        "output": "..run-list-table.children...run-list-ongoing.children...run-list-refresh.disabled..",
+        "outputs": [
+            {"id": "run-list-table", "property": "children"},
+            {"id": "run-list-ongoing", "property": "children"},
+            {"id": "run-list-refresh", "property": "disabled"},
+        ],
+        "inputs": [{"id": "run-list-refresh", "property": "n_intervals", "value": 1}],
+        "state": [{"id": "run-list-page", "property": "data", "value": 1}],
+        "changedPropIds": ["run-list-refresh.n_intervals"],
+    }
+
+
+# -- the gate on the real app --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [*PAGES, "/files/" + STORED, "/monitoring", "/Run300003/EMC/runPage"])
+def test_pages_need_login(app_client: FlaskClient, path: str) -> None:
+    response = app_client.get(path)
+    assert response.status_code == 302
+    assert response.location.startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/_dash-layout"), ("GET", "/_dash-dependencies"), ("POST", "/_dash-update-component")],
+)
+def test_dash_endpoints_need_login(app_client: FlaskClient, method: str, path: str) -> None:
+    response = app_client.open(path, method=method, json=callback_body() if method == "POST" else None)
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "login required"}
+    assert "Run 300003" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_after_login(logged_in_client: FlaskClient, path: str) -> None:
+    response = logged_in_client.get(path)
+    assert response.status_code == 200, "Dash serves every page; unknown ones show the 404 page itself"
+    page = response.get_data(as_text=True)
+    assert "<title>Overwatch</title>" in page
+    assert "cdn" not in page.lower(), "nothing from a CDN: the app works on a closed network"
+
+
+def test_dash_endpoints_after_login(logged_in_client: FlaskClient) -> None:
+    layout = logged_in_client.get("/_dash-layout")
+    assert layout.status_code == 200
+    assert "shirley" in layout.get_data(as_text=True), "the user menu names who is logged in"
+    dependencies = logged_in_client.get("/_dash-dependencies")
+    assert dependencies.status_code == 200
+    outputs = {d["output"] for d in dependencies.get_json()}
+    assert callback_body()["output"] in outputs
+    cookie = logged_in_client.get_cookie("_csrf_token")
+    assert cookie is not None
+    refreshed = logged_in_client.post(
+        "/_dash-update-component", json=callback_body(), headers={"X-CSRFToken": cookie.value}
+    )
+    assert refreshed.status_code == 200
+    assert "Showing runs 1–3 of 3" in refreshed.get_data(as_text=True)
+
+
+def test_callbacks_need_the_csrf_header(logged_in_client: FlaskClient) -> None:
+    response = logged_in_client.post("/_dash-update-component", json=callback_body())
+    assert response.status_code == 400
+
+
+def test_logout_closes_the_real_app(logged_in_client: FlaskClient) -> None:
+    assert logged_in_client.get("/logout").location == "/login?logged_out=1"
+    assert logged_in_client.get("/").status_code == 302
+    assert logged_in_client.get("/_dash-layout").status_code == 401
+
+
+# -- liveness and contact ------------------------------------------------------------------------------
+
+
+def test_status_alive_without_login(app_client: FlaskClient) -> None:
+    response = app_client.get("/status")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "Alive")
+    assert response.mimetype == "text/plain"
+
+
+def test_status_db_failed(app: dash.Dash, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'overwatch.sqlite'}")
+    monkeypatch.setattr(app.server.extensions[EXTENSION_KEY].catalog, "engine", broken)
+    response = app.server.test_client().get("/status")
+    assert (response.status_code, response.get_data(as_text=True)) == (500, "DB failed")
+
+
+def test_contact_is_public_and_says_more_after_login(
+    app_client: FlaskClient, app_login: Callable[[FlaskClient], TestResponse]
+) -> None:
+    public = app_client.get("/contact").get_data(as_text=True)
+    assert "Europe/Zurich" in public
+    assert 'href="/login"' in public
+    assert "Test-data archive" not in public
+    app_login(app_client)
+    private = app_client.get("/contact").get_data(as_text=True)
+    assert "Test-data archive" in private
+    assert "(shirley)" in private
+    assert "Site status" not in private, "admin links only for admins"
+
+
+# -- legacy URLs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/monitoring", "/"),
+        ("/monitoring/", "/"),
+        ("/Run300003/EMC/runPage", "/runs/300003/EMC"),
+        ("/Run300003/EMC/rootFiles", "/runs/300003/EMC/files"),
+        ("/overwatchStatus", "/site-status"),
+    ],
+)
+def test_legacy_redirects(logged_in_client: FlaskClient, old: str, new: str) -> None:
+    response = logged_in_client.get(old)
+    assert (response.status_code, response.location) == (301, new)
+
+
+def test_legacy_run_page_lands_on_the_run_page(logged_in_client: FlaskClient) -> None:
+    response = logged_in_client.get("/Run300003/EMC/runPage", follow_redirects=True)
+    assert response.status_code == 200
+    assert response.request.path == "/runs/300003/EMC"
+
+
+# -- downloads -----------------------------------------------------------------------------------------
+
+
+def test_download_a_stored_file(logged_in_client: FlaskClient, app_data: Path) -> None:
+    response = logged_in_client.get(f"/files/{STORED}")
+    assert response.status_code == 200
+    assert response.data == (app_data / STORED).read_bytes()
+    assert response.headers["Content-Disposition"] == "attachment; filename=EMChists.2015_11_24_18_24_13.root"
+
+
+def test_every_listed_file_downloads(logged_in_client: FlaskClient, app_data: Path) -> None:
+    for path in sorted(app_data.glob("Run*/*/*.root")):
+        response = logged_in_client.get(f"/files/{path.relative_to(app_data).as_posix()}")
+        assert response.status_code == 200, path
+        assert len(response.data) == path.stat().st_size
+
+
+@pytest.fixture(scope="module")
+def traps(make_app_data: Callable[[], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with things that must never download: a quarantined file, cache files, a config
+    file, and symlinks in a run folder to a file outside, to the catalog and to a folder outside."""
+    data = make_app_data()
+    elsewhere = tmp_path_factory.mktemp("outside")
+    outside = elsewhere / "outside.root"
+    outside.write_bytes((data / STORED).read_bytes())
+    (data / "quarantine").mkdir()
+    (data / "quarantine" / "EMChistos_300003_C_2015_11_24_18_24_13.root").write_bytes(b"broken")
+    (data / "config").mkdir()
+    (data / "config" / "overwatch.toml").write_text('database_url = "secret"\n')
+    (data / "cache" / "views" / "0a").mkdir(parents=True)
+    (data / "cache" / "views" / "0a" / "entry.val").write_bytes(b"cache")
+    emc = data / "Run300003" / "EMC"
+    os.symlink(outside, emc / "EMChists.2015_11_24_19_00_00.root")
+    os.symlink(data / "overwatch.sqlite", emc / "EMChists.2015_11_24_19_00_01.root")
+    os.symlink(elsewhere, data / "Run300003" / "OUT")
+    (elsewhere / "EMChists.2015_11_24_19_00_03.root").write_bytes(outside.read_bytes())
+    (emc / "EMChists.2015_11_24_19_00_02.txt").write_text("not ROOT")
+    return data
+
+
+REFUSED = [
+    "overwatch.sqlite",
+    "overwatch.sqlite-wal",
+    "../overwatch.sqlite",
+    "Run300003/../overwatch.sqlite",
+    "Run300003/EMC/../../overwatch.sqlite",
+    "Run1/../overwatch.sqlite",
+    "/etc/passwd",
+    "//etc/passwd",
+    "config/overwatch.toml",
+    "cache/views/0a/entry.val",
+    "instance/secret_key",
+    "quarantine/EMChistos_300003_C_2015_11_24_18_24_13.root",
+    "Run300003/run_info.json",
+    "Run300003/EMC",
+    "Run300003/EMC/EMChists.2015_11_24_19_00_00.root",  # symlink to a file outside the data folder
+    "Run300003/EMC/EMChists.2015_11_24_19_00_01.root",  # symlink to the catalog
+    "Run300003/EMC/EMChists.2015_11_24_19_00_02.txt",
+    "Run300003/OUT/EMChists.2015_11_24_19_00_03.root",  # through a symlinked folder leading outside
+    "Run300003/EMC/EMChists.2015_11_24_18_24_13.root/",
+    "Run300003/EMC/EMChists.2015_11_24_23_59_59.root",  # right shape, no such file
+    "run300003/EMC/EMChists.2015_11_24_18_24_13.root",
+    "Run300003\\EMC\\EMChists.2015_11_24_18_24_13.root",
+    "ReplayData/Run299887/EMC/EMChists.2015_11_24_17_53_10.root",
+]
+
+
+@pytest.mark.parametrize("relative", REFUSED)
+def test_resolve_download_refuses(traps: Path, relative: str) -> None:
+    assert resolve_download(traps, relative) is None
+
+
+def test_resolve_download_accepts_stored_files(traps: Path) -> None:
+    assert resolve_download(traps, STORED) == (traps / STORED).resolve()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/files/../overwatch.sqlite",
+        "/files/%2e%2e/overwatch.sqlite",
+        "/files/%2E%2E%2Foverwatch.sqlite",
+        "/files/Run300003/%2e%2e/%2e%2e/overwatch.sqlite",
+        "/files/Run1/../overwatch.sqlite",
+        "/files/overwatch.sqlite",
+        "/files/config/overwatch.toml",
+        "/files/cache/views/0a/entry.val",
+        "/files/Run300003/OUT/EMChists.2015_11_24_19_00_03.root",
+        "/files/quarantine/EMChistos_300003_C_2015_11_24_18_24_13.root",
+        "/files/Run300003/EMC/EMChists.2015_11_24_19_00_00.root",
+        "/files/Run300003/EMC/EMChists.2015_11_24_19_00_01.root",
+        "/files/Run300003/EMC/EMChists.2015_11_24_19_00_02.txt",
+        "/files/Run300003/EMC/EMChists.2015_11_24_18_24_13.root%00.txt",
+    ],
+)
+def test_download_traversal_is_404(
+    make_app: Callable[..., dash.Dash],
+    traps: Path,
+    app_login: Callable[[FlaskClient], TestResponse],
+    url: str,
+) -> None:
+    client = make_app(traps).server.test_client()
+    app_login(client)
+    response = client.get(url, follow_redirects=True)
+    assert response.status_code == 404
+    assert b"SQLite" not in response.data
+    assert b"secret" not in response.data
+
+
+@pytest.mark.parametrize("url", ["/files//etc/passwd", "/files/%2Fetc%2Fpasswd"])
+def test_absolute_paths_are_not_downloads(logged_in_client: FlaskClient, url: str) -> None:
+    """``/files//x`` is no download route at all (a path may not start with a slash), so Dash answers
+    with its page shell and shows the 404 page in the browser: no file, no attachment."""
+    response = logged_in_client.get(url, follow_redirects=True)
+    assert "Content-Disposition" not in response.headers
+    assert response.mimetype == "text/html"
+    assert b"root:" not in response.data
