@@ -67,7 +67,11 @@ def _target_name() -> str:
     if "dataStatus" in flask.request.headers:
         _int_header("dataStatus")
     tz = filenames.zone(services().settings.timezone)
-    return filenames.format_received_name(agent, run_number, "DQM", datetime.fromtimestamp(stamp, tz), tz)
+    try:
+        moment = datetime.fromtimestamp(stamp, tz)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValueError(f"header timeStamp {stamp} is not a time (seconds since 1970)") from exc
+    return filenames.format_received_name(agent, run_number, "DQM", moment, tz)
 
 
 def _payload(limit: int) -> bytes:
@@ -146,4 +150,6 @@ def get_file(name: str) -> ResponseReturnValue:
 def register_upload_api(server: flask.Flask) -> None:
     server.add_url_rule("/rest/api/files", "upload_list", list_files, methods=["GET"])
     server.add_url_rule("/rest/api/files", "upload_post", post_file, methods=["POST"])
-    server.add_url_rule("/rest/api/files/<name>", "upload_get", get_file, methods=["GET"])
+    # <path:...>, like the public route the login gate opens: every address below the API is answered by
+    # the API (a name with a slash is simply no uploaded file), never by a Dash page.
+    server.add_url_rule("/rest/api/files/<path:name>", "upload_get", get_file, methods=["GET"])
