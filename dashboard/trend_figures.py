@@ -81,7 +81,9 @@ def _traces(
         "name": name,
         "x": x,
         "y": values,
-        "customdata": customdata,
+        # A list, not a typed array: dcc.Graph copies clickData's customdata from the figure prop by
+        # index, which finds nothing in a base64 array (and a click could then not open the run).
+        "customdata": customdata.tolist(),
         "hovertemplate": hover + "<extra></extra>",
         "marker": {"color": VALUE_COLOUR, "size": 7},
         "line": {"color": VALUE_COLOUR, "width": 1.5},
@@ -97,7 +99,7 @@ def _traces(
         "name": "alarm raised",
         "x": x[alarmed],
         "y": values[alarmed],
-        "customdata": customdata[alarmed],
+        "customdata": customdata[alarmed].tolist(),
         "text": [_alarm_text(p) for p in points if p.alarms],
         "hovertemplate": hover + "<br><b>Alarm</b><br>%{text}<extra></extra>",
         "marker": {"color": ALARM_COLOUR, "size": 13, "symbol": "x-thin-open", "line": {"width": 3}},
@@ -121,17 +123,14 @@ def _bound_shapes(bounds: Sequence[Bound]) -> tuple[list[dict[str, Any]], list[d
     return shapes, notes
 
 
-def _layout(
-    title: str, x_title: str, y_title: str, bounds: Sequence[Bound], meta: dict[str, Any]
-) -> dict[str, Any]:
+def _layout(x_title: str, y_title: str, bounds: Sequence[Bound], meta: dict[str, Any]) -> dict[str, Any]:
     shapes, notes = _bound_shapes(bounds)
     axis = {"showline": True, "mirror": True, "linecolor": "#444", "ticks": "outside", "gridcolor": "#e5e5e5",
             "zeroline": False, "automargin": True}  # fmt: skip
     return {
         "template": {},
-        "title": {"text": html.escape(title, quote=False), "x": 0.5, "font": {"size": 15}},
         "font": {"family": _FONT, "size": 12},
-        "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
+        "margin": {"l": 10, "r": 10, "t": 28, "b": 10},
         "xaxis": {**axis, "title": {"text": x_title}},
         "yaxis": {**axis, "title": {"text": html.escape(y_title, quote=False)}, "exponentformat": "power"},
         "shapes": shapes,
@@ -168,8 +167,7 @@ def within_run_figure(
     )
     meta = {"kind": "trend-within", "run": run_number, "trend": source.trend_name,
             "alarmed": sum(1 for p in points if p.alarms), "bounds": [b.value for b in bounds]}  # fmt: skip
-    title = f"{source.description} — run {run_number}"
-    layout = _layout(title, f"Time ({zone_name})", source.description, bounds, meta)
+    layout = _layout(f"Time ({zone_name})", source.description, bounds, meta)
     traces = _traces(points, _local_times(points), customdata, hover, source.trend_name)
     return go.Figure(data=traces, layout=layout, _validate=False)
 
@@ -193,9 +191,7 @@ def across_runs_figure(
     hover = f"Run %{{customdata[0]:d}} (end of run)<br>{source.trend_name} = %{{y:.6g}}{spread}"
     meta = {"kind": "trend-across", "runs": [first_run, last_run], "trend": source.trend_name,
             "alarmed": sum(1 for p in points if p.alarms), "bounds": [b.value for b in bounds]}  # fmt: skip
-    layout = _layout(
-        f"{source.description} — runs {first_run}–{last_run}", "Run", source.description, bounds, meta
-    )
+    layout = _layout("Run (value at the end of each run)", source.description, bounds, meta)
     layout["xaxis"]["type"] = "category"  # runs are labels: no 300000.5 ticks, no gaps drawn as distance
     traces = _traces(points, runs, customdata, hover, source.trend_name)
     return go.Figure(data=traces, layout=layout, _validate=False)

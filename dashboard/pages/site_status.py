@@ -80,7 +80,9 @@ def activity_card(activity: RunActivity, zone_name: str) -> dbc.Card:
     else:
         ongoing = f"yes — run {activity.run_number}" if activity.ongoing else "no"
         last = when(activity.last_file, zone_name)
-        since = f"{activity.minutes_since_last_file} minutes (run {activity.run_number}, last file {last})"
+        minutes = activity.minutes_since_last_file or 0
+        days = f", about {round(minutes / 1440)} days" if minutes >= 2880 else ""
+        since = f"{minutes} minutes{days} (run {activity.run_number}, last file {last})"
         body = [
             _line("Ongoing run", ongoing, "site-status-ongoing"),
             _line("Time since the last file", since),
@@ -89,11 +91,13 @@ def activity_card(activity: RunActivity, zone_name: str) -> dbc.Card:
 
 
 def _age(seconds: float | None) -> str:
+    """Seconds, minutes, hours or days ago: a receiver silent since last month reads as such."""
     if seconds is None:
         return "–"
-    if seconds < 120:
-        return f"{max(0, round(seconds))} s ago"
-    return f"{round(seconds / 60)} min ago"
+    for unit, size, below in (("s", 1, 120), ("min", 60, 7200), ("h", 3600, 172800)):
+        if seconds < below:
+            return f"{max(0, round(seconds / size))} {unit} ago"
+    return f"{round(seconds / 86400)} days ago"
 
 
 def _heartbeat_row(beat: Heartbeat, zone_name: str) -> html.Tr:

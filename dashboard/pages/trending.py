@@ -265,6 +265,10 @@ def alarm_summary(trend: str, alarms: Sequence[Alarm], alarmed: int) -> html.P:
     )
 
 
+def _panel(heading: str, content: object) -> dbc.Card:
+    return dbc.Card([dbc.CardHeader(heading, className="py-1"), dbc.CardBody(content, className="p-1")])
+
+
 def _graph(graph_id: str, figure: object) -> dcc.Graph:
     return dcc.Graph(
         id=graph_id,
@@ -309,6 +313,7 @@ def across_runs_section(state: TrendingState, source: TrendingSource) -> html.Di
 def plots(state: TrendingState, source: TrendingSource) -> html.Div:
     alarms = services().settings.trend_alarms.get(source.trend_name, ())
     within, alarmed = within_run_section(state, source)
+    across = across_runs_section(state, source)
     return html.Div(
         [
             alarm_summary(source.trend_name, alarms, alarmed),
@@ -318,7 +323,10 @@ def plots(state: TrendingState, source: TrendingSource) -> html.Div:
                 className="small text-muted mb-2",
             ),
             dbc.Row(
-                [dbc.Col(within, xl=6), dbc.Col(across_runs_section(state, source), xl=6)],
+                [
+                    dbc.Col(_panel(f"Within run {state.run}", within), xl=6),
+                    dbc.Col(_panel(f"Across runs {state.first_run}–{state.last_run}", across), xl=6),
+                ],
                 className="g-2",
             ),
         ]
