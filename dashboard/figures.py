@@ -29,6 +29,8 @@ __all__ = [
 
 #: Most bins (cells of a map, bins of a 1D histogram) a figure sends to the browser before it is rebinned.
 DEFAULT_CELL_BUDGET = 40_000
+#: Most 1D bins drawn with error bars; wider histograms keep their errors in the hover text only.
+MAX_ERROR_BARS = 500
 #: The one colour scale of every 2D map unless a subsystem names another (SPEC §7.1).
 DEFAULT_COLOUR_SCALE = "Viridis"
 #: Overlay lines (TRU grid) in a red that stands out on Viridis and on the white of empty cells.
@@ -472,7 +474,10 @@ def _points(
         "type": "scatter",
         "x": _coordinates(_centres(x), float(np.min(np.diff(x.edges)))),
         "y": _data(values),
-        "mode": "markers",
+        # Markers are one SVG path per bin: for wide histograms (5000 FastORs) that costs the browser
+        # seconds, so they become one line through the bin contents (invisible when it only carries hover).
+        "mode": "markers" if values.size <= MAX_ERROR_BARS else "lines",
+        "line": {"width": 1 if styled else 0, "color": colour},
         "marker": {
             "symbol": layer.style.marker or "circle",
             "color": colour,
@@ -482,7 +487,9 @@ def _points(
         "error_y": {
             "type": "data",
             "array": _data(errors),
-            "visible": True,
+            # One SVG path per bar: beyond a few hundred bins the browser spends seconds drawing bars too
+            # small to see, so they are left out and the error stays in the hover text.
+            "visible": values.size <= MAX_ERROR_BARS,
             "color": colour,
             "thickness": 1,
             "width": 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,7 +38,10 @@ class Services:
         view_cache = diskcache.Cache(
             str(settings.cache_path / "views"), size_limit=settings.view_cache_mb * 2**20
         )
-        views = ViewService(settings, catalog, hist_cache, view_cache)
+        delay = settings.slice_delay_seconds
+        views = ViewService(
+            settings, catalog, hist_cache, view_cache, (lambda: time.sleep(delay)) if delay else None
+        )
         return cls(settings, catalog, hist_cache, views, TrendStore(catalog), UserStore(catalog))
 
     @property

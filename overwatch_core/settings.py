@@ -74,6 +74,9 @@ class Settings:
     upload_max_mb: int = _setting(64, "Largest file the upload API accepts, in MB.")
     login_attempts: int = _setting(5, "Failed logins per user and address allowed in login_window_minutes.")
     login_window_minutes: float = _setting(15.0, "Window of the failed-login rate limit, in minutes.")
+    slice_delay_seconds: float = _setting(
+        0.0, "Extra delay per computed time slice; for tests and demos of Cancel."
+    )
 
     def __post_init__(self) -> None:
         if "HLT" not in self.subsystems:
@@ -83,7 +86,7 @@ class Settings:
         self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
         numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb", "histogram_disk_cache_mb")
         more = ("process_period_seconds", "view_cache_mb", "workers", "upload_max_mb", "login_attempts")
-        for name in (*numbers, *more, "login_window_minutes"):
+        for name in (*numbers, *more, "login_window_minutes", "slice_delay_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must not be negative, got {getattr(self, name)!r}")
 

@@ -133,14 +133,34 @@ class ViewService:
         self, run_number: int, subsystem: str, request: TimeSliceRequest, progress: Progress | None = None
     ) -> SubsystemView:
         """The view of the data between two minutes of the run, scaled by exactly that data's events."""
+        sub, plan = self._plan(run_number, subsystem, request)
+        if plan is None:
+            return self.full_run(run_number, subsystem)
+        files, selection = plan
+        return self._view(sub, files, request.options, selection, progress)
+
+    def cached_time_slice(
+        self, run_number: int, subsystem: str, request: TimeSliceRequest
+    ) -> SubsystemView | None:
+        """The slice if the view cache holds it (or it is the full run, cached or not); None means compute."""
+        sub, plan = self._plan(run_number, subsystem, request)
+        if plan is None:
+            return self.full_run(run_number, subsystem)
+        files, selection = plan
+        return self._cached(sub, files, request.options, selection)
+
+    def _plan(
+        self, run_number: int, subsystem: str, request: TimeSliceRequest
+    ) -> tuple[Subsystem, tuple[tuple[RunFile, ...], FileSelection] | None]:
+        """Validate against the run and choose the files; None means the full-run view answers it."""
         sub = self.subsystem(run_number, subsystem)
         definition = get_subsystem(subsystem, self.settings.subsystems)
         request.check_run_length(sub.run_length_minutes)
         if request.is_full_run(sub.run_length_minutes, definition.default_options):
-            return self.full_run(run_number, subsystem)
+            return sub, None
         selection = select_files(sub.files, request)
         files = selection.files if not self.settings.cumulative else self._endpoints(selection)
-        return self._view(sub, files, request.options, selection, progress)
+        return sub, (files, selection)
 
     @staticmethod
     def _endpoints(selection: FileSelection) -> tuple[RunFile, ...]:
@@ -164,14 +184,32 @@ class ViewService:
         paths = [self._path(f) for f in files]
         key = self._cache_key(sub, paths, options)
         cached = self.view_cache.get(key) if self.view_cache is not None else None
-        if cached is not None:
-            groups, n_events = cached
-            from_cache = True
-        else:
-            groups, n_events = self._compute(sub, files, paths, options, selection, progress)
+        if cached is None:
+            cached = self._compute(sub, files, paths, options, selection, progress)
             if self.view_cache is not None:
-                self.view_cache.set(key, (groups, n_events))
-            from_cache = False
+                self.view_cache.set(key, cached)
+            return self._make(sub, files, options, selection, cached, False, started)
+        return self._make(sub, files, options, selection, cached, True, started)
+
+    def _cached(
+        self, sub: Subsystem, files: tuple[RunFile, ...], options: ProcessingOptions, selection: FileSelection
+    ) -> SubsystemView | None:
+        started = time.perf_counter()
+        key = self._cache_key(sub, [self._path(f) for f in files], options)
+        cached = self.view_cache.get(key) if self.view_cache is not None else None
+        return None if cached is None else self._make(sub, files, options, selection, cached, True, started)
+
+    @staticmethod
+    def _make(
+        sub: Subsystem,
+        files: tuple[RunFile, ...],
+        options: ProcessingOptions,
+        selection: FileSelection | None,
+        content: tuple[tuple[ProcessedGroup, ...], float | None],
+        from_cache: bool,
+        started: float,
+    ) -> SubsystemView:
+        groups, n_events = content
         return SubsystemView(
             run_number=sub.run_number,
             subsystem=sub.name,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dash
 
-from dashboard.callbacks import run_list, run_page, site_status, trending
+from dashboard.callbacks import run_list, run_page, site_status, time_slices, trending
 
 
 def register_callbacks(app: dash.Dash) -> None:
     run_list.register(app)
     run_page.register(app)
+    time_slices.register(app)
     trending.register(app)
     site_status.register(app)

@@ -1,10 +1,13 @@
-"""Run page callbacks: live refresh of the view when a new file arrives for an ongoing run."""
+"""Run page callbacks: live refresh when a new file arrives for an ongoing run (slider range grows too)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import dash
 from dash import Input, Output, State, no_update
 
+from dashboard import time_slice_panel as ts
 from dashboard.pages import run_page as page
 from dashboard.services import services
 from overwatch_core.errors import OverwatchError
@@ -15,34 +18,39 @@ def newest_file(run_number: int, subsystem: str) -> str:
     return sub.files[-1].path if sub.files else ""
 
 
+def refreshed(context: dict[str, Any], shown: str) -> tuple[object, ...]:
+    """New main content (full-run views only), latest file, interval state, slider range and marks."""
+    svc = services()
+    run_number, name = int(context["run"]), str(context["subsystem"])
+    still_ongoing = svc.ongoing_run() == run_number
+    unchanged = (no_update, no_update, not still_ongoing, no_update, no_update, no_update)
+    try:
+        sub = svc.catalog.run(run_number).subsystem(name)
+        latest = sub.files[-1].path if sub.files else ""
+        if latest == shown:
+            return unchanged
+        content: object = no_update
+        if not context.get("slice"):  # a time slice the user chose stays on screen
+            view = svc.views.full_run(run_number, name)
+            content = page.body(run_number, name, context.get("group"), context.get("hist"), view)
+    except OverwatchError:
+        return unchanged
+    length = sub.run_length_minutes
+    return content, latest, not still_ongoing, max(length, 1), ts.minute_marks(sub), length < 1
+
+
 def register(app: dash.Dash) -> None:
     @app.callback(
         Output(page.MAIN, "children"),
         Output(page.LATEST, "data"),
         Output(page.LIVE, "disabled"),
+        Output(ts.RANGE, "max"),
+        Output(ts.RANGE, "marks"),
+        Output(ts.RANGE, "disabled"),
         Input(page.LIVE, "n_intervals"),
         State(page.QUERY, "data"),
         State(page.LATEST, "data"),
         prevent_initial_call=True,
     )
-    def live(_ticks: int, query: dict[str, object], shown: str) -> tuple[object, object, bool]:
-        svc = services()
-        run_number, subsystem = int(str(query["run"])), str(query["subsystem"])
-        still_ongoing = svc.ongoing_run() == run_number
-        try:
-            latest = newest_file(run_number, subsystem)
-            if latest == shown:
-                return no_update, no_update, not still_ongoing
-            view = svc.views.full_run(run_number, subsystem)
-        except OverwatchError:
-            return no_update, no_update, not still_ongoing
-        group = query.get("group")
-        hist = query.get("hist")
-        content = page.body(
-            run_number,
-            subsystem,
-            group if isinstance(group, str) else None,
-            hist if isinstance(hist, str) else None,
-            view,
-        )
-        return content, latest, not still_ongoing
+    def live(_ticks: int, context: dict[str, Any], shown: str) -> tuple[object, ...]:
+        return refreshed(context, shown)

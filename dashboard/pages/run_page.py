@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from urllib.parse import urlencode
+from dataclasses import asdict
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from flask_login import current_user
 
 from dashboard import figures
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
 from dashboard.services import services
 from dashboard.shell import page_title
+from dashboard.time_slice_panel import (
+    PENDING,
+    REQUEST,
+    SLICE_KEYS,
+    SliceQuery,
+    banner,
+    panel,
+    parse_query,
+    query_string,
+)
 from overwatch_core.errors import NotFoundError, OverwatchError
 from overwatch_core.model import Run, Subsystem
 from overwatch_core.subsystems.base import ProcessedGroup, ProcessedHistogram
+from overwatch_core.subsystems.registry import get_subsystem
+from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.trending import raised_alarms
 from overwatch_core.views import SubsystemView
 
@@ -37,9 +49,21 @@ def title(run: str = "", subsystem: str = "", **_params: object) -> str:
     return page_title(f"Run {run} {subsystem}".strip())
 
 
-def page_href(run_number: int, subsystem: str, **query: object) -> str:
-    shown = {k: v for k, v in query.items() if v not in (None, "")}
-    return f"/runs/{run_number}/{subsystem}" + (f"?{urlencode(shown)}" if shown else "")
+def page_href(run_number: int, subsystem: str, group: str | None = None, hist: str | None = None) -> str:
+    return f"/runs/{run_number}/{subsystem}" + query_string(None, group, hist)
+
+
+def slice_of(view: SubsystemView) -> TimeSliceRequest | None:
+    """The request a time-slice view answers (None for the full run), to keep it in links."""
+    if view.selection is None:
+        return None
+    low, high = view.selection.requested
+    return TimeSliceRequest(low, high, view.options.scale_hists, view.options.hot_channel_threshold)
+
+
+def state_href(view: SubsystemView, group: str | None = None, hist: str | None = None) -> str:
+    """A link to another group or histogram of the same view (time slice kept)."""
+    return f"/runs/{view.run_number}/{view.subsystem}" + query_string(slice_of(view), group, hist)
 
 
 # --- header and sidebar --------------------------------------------------------------------------------
@@ -91,7 +115,7 @@ def sidebar(
         items.append(
             dcc.Link(
                 group.name,
-                href=page_href(run_number, subsystem, group=group.name),
+                href=state_href(view, group=group.name),
                 className=_item_class("fw-semibold", active),
             )
         )
@@ -101,7 +125,7 @@ def sidebar(
             items.append(
                 dcc.Link(
                     item.pretty_name,
-                    href=page_href(run_number, subsystem, hist=item.name),
+                    href=state_href(view, hist=item.name),
                     className=_item_class("ps-4 small", item.name == hist),
                 )
             )
@@ -184,12 +208,8 @@ def main_content(view: SubsystemView, group: str | None, hist: str | None) -> ht
 
 def _view_links(view: SubsystemView, kind: str) -> dict[str, str]:
     if kind == "group":
-        return {g.name: page_href(view.run_number, view.subsystem, group=g.name) for g in view.groups}
-    return {
-        h.name: page_href(view.run_number, view.subsystem, hist=h.name)
-        for g in view.groups
-        for h in g.histograms
-    }
+        return {g.name: state_href(view, group=g.name) for g in view.groups}
+    return {h.name: state_href(view, hist=h.name) for g in view.groups for h in g.histograms}
 
 
 def body(
@@ -201,11 +221,14 @@ def body(
         kind = "group" if hist is None else "histogram"
         main = from_exception(exc, _view_links(view, kind))
     chosen_group = group if group is not None or hist is not None or not view.groups else view.groups[0].name
+    description: object = html.P(view.describe(), className="small text-muted mb-2", id="view-description")
+    if view.is_time_slice:
+        description = banner(view.describe(), page_href(run_number, subsystem, group=group, hist=hist))
     return dbc.Row(
         [
             dbc.Col(sidebar(run_number, subsystem, view, chosen_group, hist), lg=3, xxl=2),
             dbc.Col(
-                [html.P(view.describe(), className="small text-muted mb-2", id="view-description"), main],
+                [description, main],
                 lg=9,
                 xxl=10,
             ),
@@ -237,39 +260,63 @@ def _not_found(run: str, exc: OverwatchError) -> html.Div:
     return html.Div([from_exception(exc, links), dcc.Link("Back to the run list", href="/")])
 
 
+def _view_for(run_number: int, sub: Subsystem, query: SliceQuery) -> tuple[SubsystemView | None, bool]:
+    """The view to draw now, and whether a time slice still has to be computed in the background."""
+    views = services().views
+    if query.request is None:
+        return views.full_run(run_number, sub.name), False
+    cached = views.cached_time_slice(run_number, sub.name, query.request)
+    return cached, cached is None
+
+
+def _content(
+    run_number: int, sub: Subsystem, group: str | None, hist: str | None, query: SliceQuery
+) -> object:
+    try:
+        view, pending = _view_for(run_number, sub, query)
+    except OverwatchError as exc:
+        return error_card(
+            exc.category, [str(exc), "The other subsystems and the ROOT files page still work."]
+        )
+    if view is None or pending:
+        return dbc.Alert("Computing the time slice…", color="light", className="py-2")
+    return body(run_number, sub.name, group, hist, view)
+
+
 def layout(
-    run: str = "", subsystem: str = "", group: str | None = None, hist: str | None = None, **ignored: object
+    run: str = "", subsystem: str = "", group: str | None = None, hist: str | None = None, **params: object
 ) -> html.Div:
     svc = services()
     try:
         catalog_run, sub = _run_and_subsystem(run, subsystem)
     except OverwatchError as exc:
         return _not_found(run, exc)
-    notices = [notice(f"Ignored unknown parameter {k!r}.") for k in ignored if k not in TIME_SLICE_KEYS]
+    defaults = get_subsystem(sub.name, svc.settings.subsystems).default_options
+    query = parse_query(params, sub.run_length_minutes, defaults)
+    notices = [notice(f"Ignored unknown parameter {k!r}.") for k in params if k not in SLICE_KEYS]
+    notices += [notice(query.problem)] if query.problem else []
     ongoing = svc.ongoing_run() == catalog_run.run_number
-    try:
-        view = svc.views.full_run(catalog_run.run_number, sub.name)
-        content: object = body(catalog_run.run_number, sub.name, group, hist, view)
-    except OverwatchError as exc:
-        content = error_card(
-            exc.category, [str(exc), "The other subsystems and the ROOT files page still work."]
-        )
-    latest = sub.files[-1].path if sub.files else ""
+    content = _content(catalog_run.run_number, sub, group, hist, query)
+    pending = None if query.request is None or not isinstance(content, dbc.Alert) else asdict(query.request)
+    context = {
+        "run": catalog_run.run_number,
+        "subsystem": sub.name,
+        "group": group,
+        "hist": hist,
+        "slice": query.request is not None,
+        "user": current_user.get_id() if current_user.is_authenticated else None,
+    }
     return html.Div(
         [
             header(catalog_run, sub, ongoing),
             *notices,
             alarms_panel(catalog_run.run_number, sub.name),
-            dcc.Store(
-                id=QUERY,
-                data={"run": catalog_run.run_number, "subsystem": sub.name, "group": group, "hist": hist},
-            ),
-            dcc.Store(id=LATEST, data=latest),
+            panel(sub, query.request, defaults),
+            dcc.Store(id=QUERY, data=context),
+            dcc.Store(id=LATEST, data=sub.files[-1].path if sub.files else ""),
+            dcc.Store(id=PENDING, data=pending),
+            dcc.Store(id=REQUEST),
             dcc.Interval(id=LIVE, interval=LIVE_MS, disabled=not ongoing),
             html.Div(content, id=MAIN),
         ]
     )
-
-
-#: Query keys of the time-slice panel (handled there, not reported as unknown here).
-TIME_SLICE_KEYS: Sequence[str] = ("from", "to", "threshold", "scale")

@@ -1,0 +1,139 @@
+"""Time-slice callbacks: validate the panel, compute the slice in a background job, keep the URL the state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import dash
+from dash import Input, Output, State, html, no_update
+
+from dashboard import time_slice_panel as ts
+from dashboard.pages import run_page as page
+from dashboard.services import services
+from dashboard.shell import URL
+from overwatch_core.errors import OverwatchError
+from overwatch_core.time_slices import TimeSliceRequest
+
+log = logging.getLogger(__name__)
+
+
+def validate(
+    window: Sequence[object] | None, threshold: object, scale: object, context: Mapping[str, Any]
+) -> TimeSliceRequest:
+    """The panel's values as a request, checked against the run (the core validates again)."""
+    if not window or len(window) != 2:
+        raise OverwatchError("choose a window with two ends")
+    if isinstance(threshold, float) and threshold.is_integer():
+        threshold = int(threshold)
+    low, high = (ts.number_value(v, "window end") for v in window)
+    request = TimeSliceRequest(low, high, bool(scale), threshold)  # type: ignore[arg-type]
+    svc = services()
+    sub = svc.catalog.run(int(context["run"])).subsystem(str(context["subsystem"]))
+    request.check_run_length(sub.run_length_minutes)
+    view = svc.views.full_run(sub.run_number, sub.name)
+    if context.get("hist"):
+        view.histogram(str(context["hist"]))
+    elif context.get("group"):
+        view.group(str(context["group"]))
+    return request
+
+
+def slice_href(context: Mapping[str, Any], request: TimeSliceRequest) -> str:
+    group, hist = context.get("group"), context.get("hist")
+    return f"/runs/{context['run']}/{context['subsystem']}" + ts.query_string(request, group, hist)
+
+
+def compute(
+    set_progress: Callable[[tuple[int, str]], None], request_data: dict[str, Any], context: Mapping[str, Any]
+) -> tuple[object, object]:
+    """The slice's page body; runs in a background job (the login was checked when it was enqueued)."""
+    request = TimeSliceRequest(**request_data)
+    log.info("time slice %s for user %s", request, context.get("user"))
+
+    def progress(done: int, total: int) -> None:
+        set_progress((round(100 * done / max(total, 1)), f"{done}/{total} histograms"))
+
+    view = services().views.time_slice(int(context["run"]), str(context["subsystem"]), request, progress)
+    content = page.body(view.run_number, view.subsystem, context.get("group"), context.get("hist"), view)
+    return content, view.describe()
+
+
+def register(app: dash.Dash) -> None:
+    @app.callback(
+        Output(ts.MESSAGE, "children"),
+        Output(ts.REQUEST, "data"),
+        Input(ts.APPLY, "n_clicks"),
+        State(ts.RANGE, "value"),
+        State(ts.THRESHOLD, "value"),
+        State(ts.SCALE, "value"),
+        State(page.QUERY, "data"),
+        prevent_initial_call=True,
+    )
+    def apply(_clicks: int, window: list[object], threshold: object, scale: object, context: dict[str, Any]):
+        try:
+            request = validate(window, threshold, scale, context)
+        except OverwatchError as exc:
+            return html.Span(str(exc), className="text-danger", id="ts-error"), no_update
+        return "", asdict(request)
+
+    @app.callback(
+        Output(ts.REQUEST, "data", allow_duplicate=True),
+        Input(ts.PENDING, "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def start_pending(pending: dict[str, Any] | None):
+        """A permalink whose slice is not cached: compute it as if Apply had been pressed."""
+        return pending if pending else no_update
+
+    @app.callback(
+        Output(page.MAIN, "children", allow_duplicate=True),
+        Output(URL, "href", allow_duplicate=True),
+        Output(ts.MESSAGE, "children", allow_duplicate=True),
+        Input(ts.REQUEST, "data"),
+        State(page.QUERY, "data"),
+        State(URL, "href"),
+        background=True,
+        progress=[Output(ts.PROGRESS, "value"), Output(ts.PROGRESS, "label")],
+        progress_default=[0, ""],
+        running=[
+            (Output(ts.APPLY, "disabled"), True, False),
+            (Output(ts.CANCEL, "disabled"), False, True),
+            (Output(ts.PROGRESS_WRAP, "style"), {"display": "block"}, {"display": "none"}),
+        ],
+        cancel=[Input(ts.CANCEL, "n_clicks")],
+        prevent_initial_call=True,
+    )
+    def run_slice(set_progress, request_data, context, href):
+        if not request_data:
+            return no_update, no_update, no_update
+        with app.server.app_context():
+            try:
+                content, _description = compute(set_progress, request_data, context)
+            except OverwatchError as exc:
+                return no_update, no_update, html.Span(str(exc), className="text-danger")
+            target = slice_href(context, TimeSliceRequest(**request_data))
+        if href and href.endswith(target):
+            return content, no_update, ""
+        return no_update, target, ""
+
+    @app.callback(
+        Output(URL, "href", allow_duplicate=True),
+        Input(ts.RESET, "n_clicks"),
+        State(page.QUERY, "data"),
+        prevent_initial_call=True,
+    )
+    def reset(clicks: int | None, context: dict[str, Any]):
+        if not clicks:  # fired because the page was drawn (its output, the URL, lies outside the page)
+            return no_update
+        return page.page_href(
+            int(context["run"]), str(context["subsystem"]), context.get("group"), context.get("hist")
+        )
+
+    @app.callback(Output(ts.WINDOW, "children"), Input(ts.RANGE, "value"), prevent_initial_call=True)
+    def window_text(window: list[float] | None):
+        if not window or len(window) != 2:
+            return "Window: –"
+        return f"Window: {window[0]:g}–{window[1]:g} min"
