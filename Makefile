@@ -18,12 +18,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,celery]'
 	touch $(STAMP)
 
-# Debian's chromium and chromium-driver run the browser tests (installed only when missing).
+# Debian's chromium and chromium-driver run the browser tests; redis-server backs the Celery test
+# (the tests start and stop their own redis on 127.0.0.1). Installed only when missing.
 browser-deps:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		echo "installing Debian chromium and chromium-driver"; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+		|| ! command -v redis-server >/dev/null; then \
+		echo "installing Debian chromium, chromium-driver and redis-server"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver redis-server; \
 	fi
 
 test: venv browser-deps

@@ -25,6 +25,7 @@ PROGRESS_WRAP = "ts-progress-wrap"
 WINDOW = "ts-window"
 REQUEST = "ts-request"
 PENDING = "ts-pending"
+NAVIGATE = "ts-navigate"
 CONTEXT = "ts-context"
 BANNER = "ts-banner"
 

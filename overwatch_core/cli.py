@@ -21,7 +21,7 @@ from overwatch_core import demo, filenames
 from overwatch_core.archive import ARCHIVE_NAME, plan_archive, write_archive
 from overwatch_core.catalog import Catalog, RunPage
 from overwatch_core.cli_users import add_users_parser
-from overwatch_core.errors import OverwatchError
+from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.ingest import rebuild
 from overwatch_core.processing import Processor, leader_lock, open_services
 from overwatch_core.settings import Settings, load_settings
@@ -198,6 +198,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 DEMO_USERS: tuple[tuple[str, Role], ...] = (("admin", "admin"), ("shifter", "shifter"))
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.celery_broker_url:
+        raise ConfigError(
+            "celery_broker_url is empty: set it (or OVERWATCH_CELERY_BROKER_URL) to use workers"
+        )
+    command = [
+        sys.executable, "-m", "celery", "-A", "dashboard.worker:celery", "worker",
+        "--concurrency", str(args.concurrency), "--loglevel", settings.log_level.upper(),
+    ]  # fmt: skip
+    print(f"starting a Celery worker for background callbacks ({args.concurrency} processes)", flush=True)
+    return subprocess.call(command, env=_child_env(settings, args))
+
+
 def _demo_user(users: UserStore, name: str, role: Role) -> str:
     """A fresh random password for a demo user (created or reset), shown once on the terminal."""
     password = secrets.token_urlsafe(9)
@@ -349,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the dashboard with gunicorn (host, port, workers from settings)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a Celery worker for the dashboard's background callbacks")
+    p.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("demo", help="demo data, live replay, processing loop and dashboard, until Ctrl-C")
     p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default %(default)s)")

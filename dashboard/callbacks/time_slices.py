@@ -90,7 +90,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(
         Output(page.MAIN, "children", allow_duplicate=True),
-        Output(URL, "href", allow_duplicate=True),
+        Output(ts.NAVIGATE, "data"),
         Output(ts.MESSAGE, "children", allow_duplicate=True),
         Input(ts.REQUEST, "data"),
         State(page.QUERY, "data"),
@@ -118,6 +118,17 @@ def register(app: dash.Dash) -> None:
         if href and href.endswith(target):
             return content, no_update, ""
         return no_update, target, ""
+
+    @app.callback(
+        Output(URL, "href", allow_duplicate=True), Input(ts.NAVIGATE, "data"), prevent_initial_call=True
+    )
+    def navigate(target: str | None):
+        """The finished slice's permalink becomes the address (a history entry: back/forward work).
+
+        A separate step because the address bar lives outside the page: a background callback writing
+        it directly would also be started, for nothing, by every page load.
+        """
+        return target or no_update
 
     @app.callback(
         Output(URL, "href", allow_duplicate=True),

@@ -15,6 +15,7 @@ from dashboard.formatting import parse_int, when
 from dashboard.services import services
 from dashboard.shell import page_title
 from dashboard.time_slice_panel import (
+    NAVIGATE,
     PENDING,
     REQUEST,
     SLICE_KEYS,
@@ -316,6 +317,7 @@ def layout(
             dcc.Store(id=LATEST, data=sub.files[-1].path if sub.files else ""),
             dcc.Store(id=PENDING, data=pending),
             dcc.Store(id=REQUEST),
+            dcc.Store(id=NAVIGATE),
             dcc.Interval(id=LIVE, interval=LIVE_MS, disabled=not ongoing),
             html.Div(content, id=MAIN),
         ]
