@@ -31,11 +31,10 @@ browser-deps:
 test: venv browser-deps
 	$(BIN)/python -m pytest
 
+# Fresh demo data, one processing pass, then live replay + processing loop + dashboard until Ctrl-C.
 demo: venv
 	rm -rf $(DEMO_DIR)
-	$(DEMO_ENV) $(BIN)/overwatch demo-data
-	$(DEMO_ENV) OVERWATCH_SETTLE_SECONDS=0 $(BIN)/overwatch process
-	$(DEMO_ENV) $(BIN)/overwatch runs
+	$(DEMO_ENV) $(BIN)/overwatch demo
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py

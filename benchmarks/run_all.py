@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["bench_catalog.py", "bench_read.py", "bench_ingest.py", "bench_time_slice.py"]
+SCRIPTS = [
+    "bench_catalog.py",
+    "bench_read.py",
+    "bench_ingest.py",
+    "bench_time_slice.py",
+    "bench_dashboard.py",
+    "bench_slider_browser.py",
+]
 
 if __name__ == "__main__":
     failed = 0

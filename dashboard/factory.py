@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build one complete app; tests build as many as they need."""
     settings = settings or load_settings()
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    server = flask.Flask("dashboard")
+    server = flask.Flask(__name__)
     services = Services.build(settings)
     server.extensions[EXTENSION_KEY] = services
     app = dash.Dash(

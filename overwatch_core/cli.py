@@ -234,6 +234,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     print("processing the demo runs (about two minutes on 2 cores)…", flush=True)
     processor = _processor(settings)
     print(f"process: {processor.run_pass().summary()}", flush=True)
+    print(format_run_table(processor.ingester.catalog.runs_page(1, 50), settings.timezone), flush=True)
     users = UserStore(processor.ingester.catalog)
     credentials = {name: _demo_user(users, name, role) for name, role in DEMO_USERS}
     env = _child_env(settings, args)

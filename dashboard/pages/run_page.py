@@ -12,6 +12,7 @@ from flask_login import current_user
 from dashboard import figures
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
+from dashboard.pages.run_list import find_run, newest_run_numbers
 from dashboard.services import services
 from dashboard.shell import page_title
 from dashboard.time_slice_panel import (
@@ -175,6 +176,10 @@ def group_content(group: ProcessedGroup) -> html.Div:
     return html.Div([html.H4(group.name), *[histogram_card(h) for h in group.histograms]])
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def alarms_panel(run_number: int, subsystem: str) -> object:
     found = raised_alarms(services().trends, run_number, subsystem)
     if not found:
@@ -191,7 +196,7 @@ def alarms_panel(run_number: int, subsystem: str) -> object:
         )
         for trend, text in sorted(latest.items())
     ]
-    summary = f"{len(found)} alarms in {len(latest)} trends (latest per trend)"
+    summary = f"{_count(len(found), 'alarm')} in {_count(len(latest), 'trend')} (latest per trend)"
     return dbc.Alert(
         [html.Strong(summary), html.Ul(items, className="mb-0 small")], color="warning", className="py-2"
     )
@@ -243,15 +248,15 @@ def body(
 def _run_and_subsystem(run: str, subsystem: str) -> tuple[Run, Subsystem]:
     number, _ = parse_int(run, "run")
     if number is None:
-        raise NotFoundError("run", run, [])
-    catalog_run = services().catalog.run(number)
+        raise NotFoundError("run", run, newest_run_numbers())
+    catalog_run = find_run(number)
     return catalog_run, catalog_run.subsystem(subsystem)
 
 
 def _not_found(run: str, exc: OverwatchError) -> html.Div:
     links: dict[str, str] = {}
     if isinstance(exc, NotFoundError) and exc.kind.startswith("subsystem"):
-        links = {str(v): page_href(int(run), str(v)) for v in exc.valid}
+        links = {str(v): page_href(int(run), str(v)) for v in exc.valid}  # the run exists, so run is a number
     elif isinstance(exc, NotFoundError) and exc.kind == "run":
         catalog_run_numbers = [int(str(v)) for v in exc.valid]
         for number in catalog_run_numbers:
