@@ -34,7 +34,7 @@ test: venv browser-deps
 # Fresh demo data, one processing pass, then live replay + processing loop + dashboard until Ctrl-C.
 demo: venv
 	rm -rf $(DEMO_DIR)
-	$(DEMO_ENV) $(BIN)/overwatch demo
+	$(DEMO_ENV) $(BIN)/overwatch --config config/demo.toml demo
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
