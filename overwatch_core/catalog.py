@@ -386,10 +386,6 @@ class Catalog:
         number, last = newest
         return number if (now - last).total_seconds() < minutes * 60 else None
 
-    def known_paths(self) -> set[str]:
-        with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(files.c.path)).scalars())
-
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table in a stable order, to compare two catalogs (rebuild vs incremental)."""
         content = {}
