@@ -100,6 +100,14 @@ login_failures = sa.Table(
     sa.Index("ix_login_failures_time", "timestamp"),
 )
 
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),
+)
+
 #: Tables whose content comes from the data folder (`overwatch rebuild` recreates them), children first.
 DATA_TABLES = (alarm_results, trend_values, histograms, files, subsystems, runs)
 
@@ -385,6 +393,31 @@ class Catalog:
             return None
         number, last = newest
         return number if (now - last).total_seconds() < minutes * 60 else None
+
+    def acquire_lease(self, name: str, holder: str, now: float, seconds: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` until now + seconds; False if another holds it.
+
+        One conditional UPDATE (or INSERT) is atomic in every database, so two hosts sharing the catalog
+        can never both hold it; a holder that dies loses it when it expires.
+        """
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                leases.update()
+                .where(leases.c.name == name, sa.or_(leases.c.holder == holder, leases.c.expires < now))
+                .values(holder=holder, expires=now + seconds)
+            ).rowcount
+            if taken:
+                return True
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(leases.insert().values(name=name, holder=holder, expires=now + seconds))
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(leases.delete().where(leases.c.name == name, leases.c.holder == holder))
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table in a stable order, to compare two catalogs (rebuild vs incremental)."""

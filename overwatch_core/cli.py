@@ -99,7 +99,7 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
     processor = _processor(settings)
-    with leader_lock(settings.data_path):
+    with leader_lock(processor.ingester.catalog, processor.lease_seconds) as renew:
         if not args.watch:
             print(f"process: {processor.run_pass().summary()}")
             return 0
@@ -110,7 +110,7 @@ def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
             f"watching {settings.drop_path} every {settings.process_period_seconds:g} s (Ctrl-C stops)",
             flush=True,
         )
-        passes = processor.watch(stop)
+        passes = processor.watch(stop, renew)
     print(f"process: stopped after {passes} passes")
     return 0
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
+import os
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy.exc
 
@@ -104,10 +105,18 @@ class Processor:
                 self.trend_file(relative)
         return count
 
-    def watch(self, stop: threading.Event) -> int:
+    @property
+    def lease_seconds(self) -> float:
+        """Long enough to survive a slow pass; short enough that a dead leader is replaced soon."""
+        return max(60.0, 3 * self.settings.process_period_seconds)
+
+    def watch(self, stop: threading.Event, renew: Callable[[], bool] = lambda: True) -> int:
         """Pass after pass until ``stop`` is set; errors of one pass are logged and the loop goes on."""
         passes = 0
         while not stop.is_set():
+            if not renew():
+                log.error("lost the processing lease to another host; stopping")
+                break
             try:
                 self.run_pass()
             except (OverwatchError, sqlalchemy.exc.OperationalError, OSError) as exc:
@@ -117,16 +126,23 @@ class Processor:
         return passes
 
 
+LEASE = "process-leader"
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @contextlib.contextmanager
-def leader_lock(data_path: Path) -> Iterator[None]:
-    """Only one processing loop per data folder (a file lock: one host; the catalog is shared otherwise)."""
-    data_path.mkdir(parents=True, exist_ok=True)
-    with (data_path / ".process.lock").open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise LeaderError(f"another `overwatch process` is already running on {data_path}") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def leader_lock(catalog: Catalog, seconds: float) -> Iterator[Callable[[], bool]]:
+    """Be the one processing loop for this catalog (a lease in the database, so it holds across hosts).
+
+    Yields a function that renews the lease; it returns False if the lease was lost (then stop).
+    """
+    holder = _holder()
+    if not catalog.acquire_lease(LEASE, holder, time.time(), seconds):
+        raise LeaderError("another `overwatch process` holds the processing lease of this catalog")
+    try:
+        yield lambda: catalog.acquire_lease(LEASE, holder, time.time(), seconds)
+    finally:
+        catalog.release_lease(LEASE, holder)

@@ -69,9 +69,25 @@ def test_watch_stops_when_asked(make_settings: Callable[..., Settings]) -> None:
     assert processor.watch(stop) >= 1
 
 
-def test_only_one_leader(tmp_path: Path) -> None:
-    with leader_lock(tmp_path), pytest.raises(LeaderError, match="already running"), leader_lock(tmp_path):
+def test_only_one_leader(make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_settings()
+    catalog, _ = open_services(settings)
+    with leader_lock(catalog, 60) as renew:
+        assert renew()
+        monkeypatch.setattr("overwatch_core.processing._holder", lambda: "other-host:1")
+        with pytest.raises(LeaderError, match="holds the processing lease"), leader_lock(catalog, 60):
+            pass
+    with leader_lock(catalog, 60):  # released on exit: the other host may lead now
         pass
+
+
+def test_expired_lease_passes_to_another_holder(make_settings: Callable[..., Settings]) -> None:
+    catalog, _ = open_services(make_settings())
+    assert catalog.acquire_lease("x", "a", now=100.0, seconds=10)
+    assert not catalog.acquire_lease("x", "b", now=105.0, seconds=10)
+    assert catalog.acquire_lease("x", "a", now=105.0, seconds=10)  # renewal
+    assert catalog.acquire_lease("x", "b", now=116.0, seconds=10)  # a's lease ran out
+    assert not catalog.acquire_lease("x", "a", now=117.0, seconds=10)
 
 
 def test_cli_slice_and_trend(demo_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
