@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 # pytest puts tests/ on sys.path, where tests/dashboard/ passes for a namespace package "dashboard"
 # without __file__, and create_app's flask.Flask("dashboard") cannot find its root path. With the
@@ -103,3 +104,27 @@ def base_url(dash_duo: DashComposite, browser_app: dash.Dash) -> str:
     form, not a Dash page, until someone logs in."""
     dash_duo.start_server(browser_app, navigate=False, port=free_port())
     return str(dash_duo.server.url)
+
+
+@pytest.fixture
+def start_app(
+    dash_duo: DashComposite, browser_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., dash.Dash]]:
+    """``start_app(**settings)``: the real app with settings overrides (e.g. ``slice_delay_seconds``) on
+    a fresh copy of ``browser_data`` (histogram and view caches empty), started on a free port without
+    opening a page; the base URL is ``dash_duo.server.url``."""
+    monkeypatch.delenv("OVERWATCH_SECRET_KEY", raising=False)
+
+    def start(**overrides: Any) -> dash.Dash:
+        data = tmp_path / "data"
+        shutil.copytree(browser_data, data, symlinks=True, ignore=lambda folder, _names: ["cache"])
+        dash._pages.PAGE_REGISTRY.clear()
+        settings = load_settings(
+            None, env={}, data_folder=str(data), instance_folder=str(tmp_path / "instance"), **overrides
+        )
+        app = create_app(settings)
+        dash_duo.start_server(app, navigate=False, port=free_port())
+        return app
+
+    yield start
+    dash._pages.PAGE_REGISTRY.clear()

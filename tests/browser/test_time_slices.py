@@ -1,0 +1,303 @@
+"""Time slices in headless Chromium: keyboard and number box, Apply, banner, permalink, back, bad input,
+Cancel."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import dash
+import psutil
+import pytest
+from dash.testing.composite import DashComposite
+from dash.testing.wait import until
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.keys import Keys
+
+from dashboard.services import services
+from overwatch_core.time_slices import TimeSliceRequest
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30  # seconds for any condition: two cores shared with other test runs
+RUN_PAGE = "/runs/300003/EMC"  # hot FastORs 517, 2222, 3931 from minute 5; 7 minutes long
+GROUP = "FastOR"
+FASTOR_L0 = "EMCTRQA_histFastORL0"
+HOT_LIST = "517, 2222, 3931"
+SLICE_5_7 = re.compile(
+    r"^Time slice: requested 5–7 min, shown 5–7 min \(nearest files\), scaled by \d+ events, threshold 100$"
+)
+
+
+def wait_until(condition: Callable[[], object], msg: str) -> Any:
+    """Wait up to WAIT seconds for a true value; an element replaced while being read (the page
+    re-renders after a navigation) counts as not yet."""
+
+    def settled() -> object:
+        try:
+            return condition()
+        except StaleElementReferenceException:
+            return False
+
+    return until(settled, timeout=WAIT, msg=msg)
+
+
+def log_in(dash_duo: DashComposite, base_url: str, shifter: tuple[str, str], target: str) -> None:
+    """The real login form, then the page to test."""
+    dash_duo.driver.get(f"{base_url}/login")
+    dash_duo.wait_for_element("#username", timeout=WAIT).send_keys(shifter[0])
+    dash_duo.find_element("#password").send_keys(shifter[1])
+    dash_duo.find_element("button[type=submit]").click()
+    dash_duo.wait_for_element("#run-list-summary", timeout=WAIT)
+    dash_duo.driver.get(f"{base_url}{target}")
+
+
+def wait_for_group(dash_duo: DashComposite, plots: int = 8) -> None:
+    dash_duo.wait_for_text_to_equal("#run-page-main h4", GROUP, timeout=WAIT)
+    wait_until(
+        lambda: len(dash_duo.find_elements("#run-page-main .js-plotly-plot")) == plots,
+        msg=f"{plots} plots drawn",
+    )
+
+
+def banner(dash_duo: DashComposite) -> str | None:
+    found = dash_duo.find_elements("#ts-banner")
+    return found[0].text if found else None
+
+
+def wait_for_banner(dash_duo: DashComposite, pattern: re.Pattern[str]) -> str:
+    wait_until(lambda: pattern.match(banner(dash_duo) or ""), msg=f"banner {pattern.pattern}")
+    text = banner(dash_duo)
+    assert text is not None
+    return text
+
+
+def description(dash_duo: DashComposite) -> str:
+    found = dash_duo.find_elements("#view-description")
+    return found[0].text if found else ""
+
+
+def l0_card(dash_duo: DashComposite) -> dict[str, Any] | None:
+    """The FastOR L0 plot's first trace (its points and y data as sent) and its information panel."""
+    return dash_duo.driver.execute_script(
+        """
+        for (const card of document.querySelectorAll('#run-page-main .hist-card')) {
+            const graph = card.querySelector('[id*=' + JSON.stringify('"' + arguments[0] + '"') + ']');
+            const plot = graph && graph.querySelector('.js-plotly-plot');
+            if (!plot || !plot._fullData || !plot._fullData.length) continue;
+            const info = card.querySelector('.info-panel');
+            return {n: plot._fullData[0].y.length, y: JSON.stringify(plot.data[0].y),
+                    info: info ? info.innerText : ''};
+        }
+        return null;
+        """,
+        FASTOR_L0,
+    )
+
+
+def thumbs(dash_duo: DashComposite, slider: str) -> list[Any]:
+    return list(dash_duo.find_elements(f"#{slider} .dash-slider-thumb"))
+
+
+def thumb_values(dash_duo: DashComposite, slider: str) -> list[str]:
+    return [t.get_attribute("aria-valuenow") for t in thumbs(dash_duo, slider)]
+
+
+def wait_for_thumbs(dash_duo: DashComposite, slider: str, values: list[str]) -> None:
+    wait_until(lambda: thumb_values(dash_duo, slider) == values, msg=f"#{slider} at {values}")
+
+
+def type_into(dash_duo: DashComposite, selector: str, text: str) -> None:
+    """Replace a number box's text and leave it with Tab (Dash 4 commits the value on blur)."""
+    box = dash_duo.find_element(selector)
+    dash_duo.clear_input(box)
+    box.send_keys(text, Keys.TAB)
+
+
+def set_window(dash_duo: DashComposite, low: int) -> None:
+    """Keyboard only: End puts the upper thumb at the run's end, Home the lower one at 0, then arrows."""
+    lower, upper = thumbs(dash_duo, "ts-range")
+    upper.send_keys(Keys.ARROW_LEFT)
+    upper.send_keys(Keys.END)
+    lower.send_keys(Keys.HOME)
+    for _ in range(low):
+        lower.send_keys(Keys.ARROW_RIGHT)
+    wait_for_thumbs(dash_duo, "ts-range", [str(low), "7"])
+    dash_duo.wait_for_text_to_equal("#ts-window", f"Window: {low}–7 min", timeout=WAIT)
+
+
+def is_enabled(dash_duo: DashComposite, selector: str) -> bool:
+    return dash_duo.find_element(selector).is_enabled()
+
+
+def progress_shown(dash_duo: DashComposite) -> bool:
+    return dash_duo.find_element("#ts-progress-wrap").is_displayed()
+
+
+def wait_idle(dash_duo: DashComposite) -> None:
+    """No job running: Apply enabled, Cancel disabled, progress bar hidden."""
+    wait_until(
+        lambda: (
+            is_enabled(dash_duo, "#ts-apply")
+            and not is_enabled(dash_duo, "#ts-cancel")
+            and not progress_shown(dash_duo)
+        ),
+        msg="no job running",
+    )
+
+
+def test_apply_a_slice_then_back_forward_and_reload(
+    dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
+) -> None:
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
+    wait_for_group(dash_duo)
+    wait_until(lambda: description(dash_duo).startswith("Full run"), msg="the full run")
+    full = l0_card(dash_duo)
+    assert full is not None
+    assert full["info"] == f"Threshold: 0.01\nFast OR Hot Channels ID: {HOT_LIST}"
+    full_url = dash_duo.driver.current_url
+    assert banner(dash_duo) is None
+
+    set_window(dash_duo, 5)
+    type_into(dash_duo, "#ts-threshold input[type=number]", "100")
+    wait_for_thumbs(dash_duo, "ts-threshold", ["100"])
+    dash_duo.find_element("#ts-apply").click()
+
+    shown = wait_for_banner(dash_duo, SLICE_5_7)
+    wait_until(
+        lambda: "?from=5&to=7&threshold=100&scale=1&group=FastOR" in dash_duo.driver.current_url,
+        msg="the URL holds the state",
+    )
+    permalink = dash_duo.driver.current_url
+    assert permalink == f"{base_url}{RUN_PAGE}?from=5&to=7&threshold=100&scale=1&group=FastOR"
+    wait_for_group(dash_duo)
+    wait_until(
+        lambda: (l0_card(dash_duo) or {}).get("info", "").startswith("Threshold: 0.1\n"),
+        "the slice's information",
+    )
+    sliced = l0_card(dash_duo)
+    assert sliced is not None
+    assert sliced["info"] == f"Threshold: 0.1\nFast OR Hot Channels ID: {HOT_LIST}"
+    assert sliced["n"] == full["n"] == 5000, "one point per FastOR"
+    assert sliced["y"] != full["y"], "the figure shows other data"
+    wait_idle(dash_duo)
+    assert dash_duo.find_element("#ts-message").text == ""
+    assert thumb_values(dash_duo, "ts-range") == ["5", "7"], "the controls show the slice"
+    assert thumb_values(dash_duo, "ts-threshold") == ["100"]
+
+    dash_duo.driver.back()
+    wait_until(lambda: dash_duo.driver.current_url == full_url, msg="back to the full run")
+    wait_until(lambda: description(dash_duo).startswith("Full run"), msg="the full-run view")
+    assert banner(dash_duo) is None
+    wait_for_group(dash_duo)
+    wait_until(lambda: l0_card(dash_duo) == full, msg="the full run's figure again")
+    wait_for_thumbs(dash_duo, "ts-range", ["0", "7"])
+
+    dash_duo.driver.forward()
+    wait_until(lambda: dash_duo.driver.current_url == permalink, msg="forward to the slice")
+    assert wait_for_banner(dash_duo, SLICE_5_7) == shown
+
+    dash_duo.driver.get(permalink)  # a new page load of the link: drawn from the view cache at once
+    dash_duo.wait_for_text_to_equal("#ts-banner", shown, timeout=WAIT)
+    wait_for_group(dash_duo)
+    wait_until(lambda: l0_card(dash_duo) == sliced, msg="the slice's figure again")
+    assert not progress_shown(dash_duo), "a cached slice needs no progress bar"
+    assert not is_enabled(dash_duo, "#ts-cancel")
+    assert dash_duo.get_logs() == []
+
+
+def test_invalid_input_shows_its_message_and_starts_no_job(
+    dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
+) -> None:
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
+    wait_for_group(dash_duo)
+    page_url = dash_duo.driver.current_url
+
+    # The range's number boxes let the two ends meet: an empty window.
+    type_into(dash_duo, "#ts-range input.dash-range-slider-min-input", "5")
+    type_into(dash_duo, "#ts-range input.dash-range-slider-max-input", "5")
+    wait_for_thumbs(dash_duo, "ts-range", ["5", "5"])
+    dash_duo.find_element("#ts-apply").click()
+    dash_duo.wait_for_text_to_equal(
+        "#ts-message #ts-error", "max_time (5 min) must be greater than min_time (5 min)", timeout=WAIT
+    )
+    assert not is_enabled(dash_duo, "#ts-cancel"), "no job started"
+    assert not progress_shown(dash_duo)
+    assert banner(dash_duo) is None
+    assert dash_duo.driver.current_url == page_url
+
+    # The threshold box: letters leave it empty, and an empty threshold is refused as well.
+    type_into(dash_duo, "#ts-range input.dash-range-slider-max-input", "7")
+    wait_for_thumbs(dash_duo, "ts-range", ["5", "7"])
+    type_into(dash_duo, "#ts-threshold input[type=number]", "abc")
+    wait_until(
+        lambda: dash_duo.find_element("#ts-threshold input[type=number]").get_attribute("value") == "",
+        msg="the box refused the letters",
+    )
+    dash_duo.find_element("#ts-apply").click()
+    dash_duo.wait_for_text_to_equal(
+        "#ts-message #ts-error", "hot_channel_threshold must be an integer 0–1000, got None", timeout=WAIT
+    )
+    assert not is_enabled(dash_duo, "#ts-cancel"), "no job started"
+    assert banner(dash_duo) is None
+    assert dash_duo.driver.current_url == page_url
+
+    # Corrected input clears the message and computes the slice.
+    type_into(dash_duo, "#ts-threshold input[type=number]", "100")
+    wait_for_thumbs(dash_duo, "ts-threshold", ["100"])
+    dash_duo.find_element("#ts-apply").click()
+    wait_for_banner(dash_duo, SLICE_5_7)
+    assert dash_duo.find_element("#ts-message").text == ""
+    assert dash_duo.get_logs() == []
+
+
+def live_jobs() -> list[psutil.Process]:
+    """Background jobs the diskcache manager forked from this (the server's) process."""
+    me = psutil.Process()
+    found = []
+    for child in me.children():
+        try:
+            if child.cmdline() == me.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def test_cancel_keeps_the_old_view(
+    dash_duo: DashComposite, start_app: Callable[..., dash.Dash], shifter: tuple[str, str]
+) -> None:
+    app = start_app(slice_delay_seconds=5.0)
+    base_url = str(dash_duo.server.url)
+    first = "?from=0&to=3&threshold=0&scale=1&group=FastOR"
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}{first}")
+    # Not cached yet: the link computes it (Computing…, then the slice in place, 5 s of delay).
+    old = wait_for_banner(dash_duo, re.compile(r"^Time slice: requested 0–3 min, shown 0–3 min .*default$"))
+    wait_for_group(dash_duo)
+    wait_idle(dash_duo)
+    old_figure = l0_card(dash_duo)
+    assert dash_duo.driver.current_url == f"{base_url}{RUN_PAGE}{first}"
+
+    set_window(dash_duo, 5)
+    dash_duo.find_element("#ts-apply").click()
+    wait_until(lambda: is_enabled(dash_duo, "#ts-cancel"), msg="Cancel enabled while running")
+    assert progress_shown(dash_duo)
+    assert not is_enabled(dash_duo, "#ts-apply")
+    wait_until(
+        lambda: re.fullmatch(r"\d+/\d+ histograms", dash_duo.find_element("#ts-progress").text),
+        msg="progress counts histograms",
+    )
+    assert live_jobs(), "the slice runs in a process forked from the server"
+    dash_duo.find_element("#ts-cancel").click()
+
+    wait_idle(dash_duo)
+    wait_until(lambda: not live_jobs(), msg="the job process ended")
+    with app.server.app_context():
+        cancelled = TimeSliceRequest(5, 7, True, 0)
+        assert services().views.cached_time_slice(300003, "EMC", cancelled) is None, "killed, not finished"
+    assert banner(dash_duo) == old, "the old view stays"
+    assert l0_card(dash_duo) == old_figure
+    assert dash_duo.driver.current_url == f"{base_url}{RUN_PAGE}{first}"
+    assert dash_duo.find_element("#ts-message").text == ""
+    assert dash_duo.get_logs() == []
