@@ -20,6 +20,7 @@ from dashboard.callbacks.run_page import newest_file
 from dashboard.pages import not_found, root_files, run_list, run_page
 from dashboard.services import services
 from overwatch_core.users import User
+from tests.dashboard.component_tree import by_class, by_id, hrefs, ids, text, texts, walk
 
 DEMO_RUN = 300003  # hot FastORs from minute 5
 FIRST_EMC_GROUP = "FEE vs TRU"  # a grid group of 20 TRUs
@@ -28,54 +29,6 @@ FASTOR_L0 = "EMCTRQA_histFastORL0"
 
 
 # -- searching a rendered component tree -------------------------------------------------------------
-
-
-def walk(node: object) -> Iterator[Component]:
-    """Every component below ``node`` (itself included), depth first through ``children``."""
-    if isinstance(node, Component):
-        yield node
-        yield from walk(getattr(node, "children", None))
-    elif isinstance(node, list | tuple):
-        for child in node:
-            yield from walk(child)
-
-
-def texts(node: object) -> list[str]:
-    """Every piece of text shown below ``node``, in order."""
-    found: list[str] = []
-
-    def collect(item: object) -> None:
-        if isinstance(item, Component):
-            collect(getattr(item, "children", None))
-        elif isinstance(item, list | tuple):
-            for child in item:
-                collect(child)
-        elif item is not None:
-            found.append(str(item))
-
-    collect(node)
-    return found
-
-
-def text(node: object) -> str:
-    return "".join(texts(node))
-
-
-def ids(node: object) -> list[Any]:
-    return [c.id for c in walk(node) if getattr(c, "id", None) is not None]
-
-
-def hrefs(node: object) -> list[str]:
-    return [c.href for c in walk(node) if getattr(c, "href", None) is not None]
-
-
-def by_class(node: object, name: str) -> list[Component]:
-    return [c for c in walk(node) if name in (getattr(c, "className", None) or "").split()]
-
-
-def by_id(node: object, wanted: object) -> Component:
-    (found,) = [c for c in walk(node) if getattr(c, "id", None) == wanted]
-    return found
 
 
 def graphs(node: object) -> list[dcc.Graph]:

@@ -28,6 +28,7 @@ from overwatch_core.filenames import zone
 from overwatch_core.processing import open_services
 from overwatch_core.settings import load_settings
 from overwatch_core.users import User, UserStore
+from tests.dashboard.component_tree import ids, text, walk
 from tests.dashboard.conftest import APP_USER, add_app_user, copy_demo
 
 ADMIN = ("adam", "adam-pw", "admin")
@@ -80,27 +81,6 @@ def make_status_app(
     return lambda **overrides: make_app(status_data, status_sites=sites, **overrides)
 
 
-def walk(node: object) -> Iterator[Component]:
-    if isinstance(node, Component):
-        yield node
-        yield from walk(getattr(node, "children", None))
-    elif isinstance(node, list | tuple):
-        for child in node:
-            yield from walk(child)
-
-
-def text(node: object) -> str:
-    if isinstance(node, Component):
-        return text(getattr(node, "children", None))
-    if isinstance(node, list | tuple):
-        return "".join(text(child) for child in node)
-    return "" if node is None else str(node)
-
-
-def ids(node: object) -> set[Any]:
-    return {c.id for c in walk(node) if getattr(c, "id", None) is not None}
-
-
 def render_as(app: dash.Dash, role: str) -> Component:
     with app.server.test_request_context("/"):
         login_user(SessionUser(User(f"a-{role}", role)))
@@ -115,7 +95,7 @@ def test_admin_sees_runs_receivers_sites_and_the_action(make_status_app: Callabl
     shown = text(page)
     assert "Ongoing run: no" in shown
     assert "(run 300004, last file Tuesday, 24 Nov 2015 18:45:14 (Europe/Zurich))" in shown
-    assert {"heartbeat-EMC", "heartbeat-TPC", "heartbeat-HLT", "site-Up", "site-Down"} <= ids(page)
+    assert {"heartbeat-EMC", "heartbeat-TPC", "heartbeat-HLT", "site-Up", "site-Down"} <= set(ids(page))
     rows = {
         c.id: text(c) for c in walk(page) if str(getattr(c, "id", "")).startswith(("heartbeat-", "site-"))
     }
@@ -123,7 +103,8 @@ def test_admin_sees_runs_receivers_sites_and_the_action(make_status_app: Callabl
     assert "missing" in rows["heartbeat-TPC"]
     assert "up" in rows["site-Up"]
     assert "connection error" in rows["site-Down"]
-    assert {site_status.REFRESH, site_status.RESTART, site_status.MODAL, site_status.CONFIRM} <= ids(page)
+    controls = {site_status.REFRESH, site_status.RESTART, site_status.MODAL, site_status.CONFIRM}
+    assert controls <= set(ids(page))
     button = next(c for c in walk(page) if getattr(c, "id", None) == site_status.RESTART)
     assert button.disabled is False
     assert f"Runs the configured command: {UPGRADE}" in shown
@@ -145,7 +126,8 @@ def test_others_get_the_refusal_and_no_callback_components(
     page = render_as(make_status_app(restart_command=UPGRADE), role)
     assert "403 Forbidden" in text(page)
     assert f"You are logged in as a-{role} ({role})" in text(page)
-    assert not ids(page) & {site_status.REFRESH, site_status.RESTART, site_status.CONFIRM, site_status.REPORT}
+    controls = {site_status.REFRESH, site_status.RESTART, site_status.CONFIRM, site_status.REPORT}
+    assert not set(ids(page)) & controls
 
 
 # --- over HTTP: every callback refuses non-admins --------------------------------------------------------

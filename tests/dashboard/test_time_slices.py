@@ -25,6 +25,7 @@ from overwatch_core.errors import OverwatchError
 from overwatch_core.subsystems.base import ProcessingOptions
 from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.users import User
+from tests.dashboard.component_tree import by_id, text, walk
 
 HOT_RUN = 300003  # hot FastORs 517, 2222, 3931 from minute 5; 8 files, 7 minutes
 RUN_LENGTH = 7
@@ -38,30 +39,8 @@ HOT_LIST = ", ".join(str(i) for i in HOT_FASTOR_IDS)
 # -- searching a component tree ------------------------------------------------------------------------
 
 
-def walk(node: object) -> Iterator[Component]:
-    if isinstance(node, Component):
-        yield node
-        yield from walk(getattr(node, "children", None))
-    elif isinstance(node, list | tuple):
-        for child in node:
-            yield from walk(child)
-
-
-def text(node: object) -> str:
-    if isinstance(node, Component):
-        return text(getattr(node, "children", None))
-    if isinstance(node, list | tuple):
-        return "".join(text(child) for child in node)
-    return "" if node is None else str(node)
-
-
 def find(node: object, wanted: object) -> list[Component]:
     return [c for c in walk(node) if getattr(c, "id", None) == wanted]
-
-
-def by_id(node: object, wanted: object) -> Component:
-    (found,) = find(node, wanted)
-    return found
 
 
 def info_panels(node: object) -> list[str]:

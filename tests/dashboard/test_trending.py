@@ -23,6 +23,7 @@ from overwatch_core.processing import Processor, open_services
 from overwatch_core.settings import load_settings
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.users import User
+from tests.dashboard.component_tree import by_id, text, walk
 from tests.dashboard.conftest import APP_USER, add_app_user, copy_demo
 
 LOW, HIGH = 2280.0, 2297.0
@@ -59,28 +60,6 @@ def render(alarm_app: dash.Dash) -> Iterator[Callable[..., Component]]:
     with alarm_app.server.test_request_context("/"):
         login_user(SessionUser(User("shirley", "shifter")))
         yield lambda **params: trending.layout(**params)
-
-
-def walk(node: object) -> Iterator[Component]:
-    if isinstance(node, Component):
-        yield node
-        yield from walk(getattr(node, "children", None))
-    elif isinstance(node, list | tuple):
-        for child in node:
-            yield from walk(child)
-
-
-def text(node: object) -> str:
-    if isinstance(node, Component):
-        return text(getattr(node, "children", None))
-    if isinstance(node, list | tuple):
-        return "".join(text(child) for child in node)
-    return "" if node is None else str(node)
-
-
-def by_id(node: object, wanted: str) -> Component:
-    (found,) = [c for c in walk(node) if getattr(c, "id", None) == wanted]
-    return found
 
 
 def error_cards(node: object) -> list[Component]:
