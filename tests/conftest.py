@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import http.server
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +46,29 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     catalog.close()
     cache.close()
     return data
+
+
+class _Alive(http.server.BaseHTTPRequestHandler):
+    """A fake Overwatch site whose /status answers "Alive"."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"Alive")
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture(scope="session")
+def sites() -> Iterator[dict[str, str]]:
+    """Two other sites for the status page: one that is up and one whose port refuses connections."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Alive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        refused = sock.getsockname()[1]
+    yield {"Up": f"http://127.0.0.1:{server.server_address[1]}", "Down": f"http://127.0.0.1:{refused}"}
+    server.shutdown()
+    server.server_close()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,30 +32,6 @@ ALARMS = {
 }
 
 
-class Alive(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "5")
-        self.end_headers()
-        self.wfile.write(b"Alive")
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
-
-
-@pytest.fixture(scope="module")
-def other_sites() -> Iterator[dict[str, str]]:
-    """One other site that is up, one whose port refuses connections."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Alive)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        refused = sock.getsockname()[1]
-    yield {"Up": f"http://127.0.0.1:{server.server_address[1]}", "Down": f"http://127.0.0.1:{refused}"}
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture(scope="module")
 def trend_data(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo data with trends recomputed under ALARMS, an admin and a shifter."""
@@ -80,7 +53,7 @@ def trend_data(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def base_url(
     dash_duo: DashComposite,
     trend_data: Path,
-    other_sites: dict[str, str],
+    sites: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
@@ -93,7 +66,7 @@ def base_url(
         data_folder=str(trend_data),
         instance_folder=str(tmp_path / "instance"),
         alarms=ALARMS,
-        status_sites=other_sites,
+        status_sites=sites,
         restart_command="echo upgraded",
     )
     dash_duo.start_server(create_app(settings), navigate=False, port=free_port())

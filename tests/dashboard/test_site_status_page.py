@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import logging
-import socket
 import sys
-import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,30 +31,6 @@ from tests.dashboard.conftest import APP_USER, add_app_user, copy_demo
 ADMIN = ("adam", "adam-pw", "admin")
 EXPERT = ("erin", "erin-pw", "expert")
 UPGRADE = f"{sys.executable} -c \"print('upgraded to v2')\""
-
-
-class Alive(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "5")
-        self.end_headers()
-        self.wfile.write(b"Alive")
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
-
-
-@pytest.fixture(scope="module")
-def sites() -> Iterator[dict[str, str]]:
-    """One site that is up and one whose port refuses connections."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Alive)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        refused = sock.getsockname()[1]
-    yield {"Up": f"http://127.0.0.1:{server.server_address[1]}", "Down": f"http://127.0.0.1:{refused}"}
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")
