@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -45,10 +46,14 @@ class SliceQuery:
 
 
 def number_value(text: object, name: str) -> float:
+    """A finite number from a query or input value, or TimeSliceError naming the field."""
     try:
-        return float(str(text))
+        value = float(str(text))
     except ValueError as exc:
         raise TimeSliceError(f"{name} must be a number, got {text!r}") from exc
+    if not math.isfinite(value):
+        raise TimeSliceError(f"{name} must be a finite number, got {text!r}")
+    return value
 
 
 def parse_query(params: Mapping[str, object], run_length: int, defaults: ProcessingOptions) -> SliceQuery:

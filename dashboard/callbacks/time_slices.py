@@ -16,6 +16,7 @@ from dashboard.services import services
 from dashboard.shell import URL
 from overwatch_core.errors import OverwatchError
 from overwatch_core.time_slices import TimeSliceRequest
+from overwatch_core.views import SubsystemView
 
 log = logging.getLogger(__name__)
 
@@ -49,22 +50,39 @@ def slice_href(context: Mapping[str, Any], request: TimeSliceRequest) -> str:
 def compute(
     set_progress: Callable[[tuple[int, str]], None], request_data: dict[str, Any], context: Mapping[str, Any]
 ) -> tuple[object, object]:
-    """The slice's page body; runs in a background job (the login was checked when it was enqueued)."""
+    """The slice's page body and description (runs in the background job)."""
+    view = compute_view(set_progress, request_data, context)
+    return page_body(view, context), view.describe()
+
+
+def compute_view(
+    set_progress: Callable[[tuple[int, str]], None], request_data: dict[str, Any], context: Mapping[str, Any]
+) -> SubsystemView:
+    """The slice itself, which also fills the view cache; the login was checked when the job was enqueued."""
     request = TimeSliceRequest(**request_data)
     log.info("time slice %s for user %s", request, context.get("user"))
 
     def progress(done: int, total: int) -> None:
         set_progress((round(100 * done / max(total, 1)), f"{done}/{total} histograms"))
 
-    view = services().views.time_slice(int(context["run"]), str(context["subsystem"]), request, progress)
-    content = page.body(view.run_number, view.subsystem, context.get("group"), context.get("hist"), view)
-    return content, view.describe()
+    return services().views.time_slice(int(context["run"]), str(context["subsystem"]), request, progress)
+
+
+def page_body(view: SubsystemView, context: Mapping[str, Any]) -> object:
+    return page.body(view.run_number, view.subsystem, context.get("group"), context.get("hist"), view)
+
+
+def cached(request: TimeSliceRequest, context: Mapping[str, Any]) -> bool:
+    """True when the view cache already holds this slice: no job, no progress bar, just show it."""
+    found = services().views.cached_time_slice(int(context["run"]), str(context["subsystem"]), request)
+    return found is not None
 
 
 def register(app: dash.Dash) -> None:
     @app.callback(
         Output(ts.MESSAGE, "children"),
         Output(ts.REQUEST, "data"),
+        Output(ts.NAVIGATE, "data", allow_duplicate=True),
         Input(ts.APPLY, "n_clicks"),
         State(ts.RANGE, "value"),
         State(ts.THRESHOLD, "value"),
@@ -75,9 +93,11 @@ def register(app: dash.Dash) -> None:
     def apply(_clicks: int, window: list[object], threshold: object, scale: object, context: dict[str, Any]):
         try:
             request = validate(window, threshold, scale, context)
+            if cached(request, context):
+                return "", no_update, slice_href(context, request)
         except OverwatchError as exc:
-            return html.Span(str(exc), className="text-danger", id="ts-error"), no_update
-        return "", asdict(request)
+            return html.Span(str(exc), className="text-danger", id="ts-error"), no_update, no_update
+        return "", asdict(request), no_update
 
     @app.callback(
         Output(ts.REQUEST, "data", allow_duplicate=True),
@@ -96,6 +116,7 @@ def register(app: dash.Dash) -> None:
         State(page.QUERY, "data"),
         State(URL, "href"),
         background=True,
+        interval=250,  # ms between polls for the result: the default 1 s would dominate a 0.1 s slice
         progress=[Output(ts.PROGRESS, "value"), Output(ts.PROGRESS, "label")],
         progress_default=[0, ""],
         running=[
@@ -111,13 +132,13 @@ def register(app: dash.Dash) -> None:
             return no_update, no_update, no_update
         with app.server.app_context():
             try:
-                content, _description = compute(set_progress, request_data, context)
+                view = compute_view(set_progress, request_data, context)
             except OverwatchError as exc:
                 return no_update, no_update, html.Span(str(exc), className="text-danger")
             target = slice_href(context, TimeSliceRequest(**request_data))
-        if href and href.endswith(target):
-            return content, no_update, ""
-        return no_update, target, ""
+            if href and href.endswith(target):  # a permalink whose slice was evicted: draw it here
+                return page_body(view, context), no_update, ""
+        return no_update, target, ""  # a new state: the address changes, the page redraws from the cache
 
     @app.callback(
         Output(URL, "href", allow_duplicate=True), Input(ts.NAVIGATE, "data"), prevent_initial_call=True

@@ -112,7 +112,7 @@ def test_a_valid_window_is_a_request() -> None:
         ([5, 7], None, CONTEXT, "hot_channel_threshold must be an integer 0–1000, got None"),
         ([5, 7], True, CONTEXT, "hot_channel_threshold must be an integer 0–1000, got True"),
         (["a", 7], 0, CONTEXT, "window end must be a number, got 'a'"),
-        ([float("nan"), 7], 0, CONTEXT, "min_time must be a number of minutes, got nan"),
+        ([float("nan"), 7], 0, CONTEXT, "window end must be a finite number, got nan"),
         ([5], 0, CONTEXT, "choose a window with two ends"),
         (None, 0, CONTEXT, "choose a window with two ends"),
         (
@@ -243,11 +243,6 @@ def test_parse_query(params: dict[str, str], expected: TimeSliceRequest | None) 
     assert ts.parse_query(params, RUN_LENGTH, EMC_DEFAULTS) == ts.SliceQuery(expected)
 
 
-@pytest.mark.xfail(
-    raises=(ValueError, OverflowError),
-    strict=True,
-    reason="BUG: parse_query only catches TimeSliceError; round()/int() of nan or inf escape (page error)",
-)
 @pytest.mark.parametrize(
     "params", [{"from": "nan"}, {"to": "inf"}, {"threshold": "nan"}, {"threshold": "1e400"}]
 )
