@@ -21,3 +21,9 @@ def test_core_imports_no_web_modules() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "", f"overwatch_core pulled in: {result.stdout.strip()}"
     assert len(modules) >= 8
+
+
+def test_test_file_names_are_unique() -> None:
+    """tests/ holds no packages, so two test files with one basename stop pytest's collection."""
+    names = [p.name for p in (CORE.parent / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
