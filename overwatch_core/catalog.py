@@ -394,6 +394,11 @@ class Catalog:
         number, last = newest
         return number if (now - last).total_seconds() < minutes * 60 else None
 
+    def recorded_paths(self, paths: Sequence[str]) -> set[str]:
+        """Which of ``paths`` the catalog already lists as files."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(files.c.path).where(files.c.path.in_(list(paths)))).scalars())
+
     def acquire_lease(self, name: str, holder: str, now: float, seconds: float) -> bool:
         """Take or renew the lease ``name`` for ``holder`` until now + seconds; False if another holds it.
 

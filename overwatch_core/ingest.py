@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import shutil
@@ -22,6 +23,7 @@ from overwatch_core.settings import Settings
 log = logging.getLogger(__name__)
 
 RUN_INFO = "run_info.json"
+JOURNAL = ".ingest-journal.json"
 REPLAY_MODE = "E"
 
 
@@ -122,13 +124,40 @@ class Ingester:
         if not drop.is_dir():
             log.warning("drop folder %s does not exist; nothing to ingest", drop)
             return report
-        moved = [m for path in _candidates(drop) if (m := self._move_one(path, report)) is not None]
+        moved = self._interrupted()
+        moved += [m for path in _candidates(drop) if (m := self._move_one(path, report)) is not None]
+        self._journal.write_text(json.dumps([dataclasses.asdict(m) for m in moved]), encoding="utf-8")
         self.cache.warm([self.settings.data_path / m.relative for m in moved])
         for item in moved:
             self._register_moved(item, report)
         self.update_subsystems(report.runs)
+        self._journal.unlink(missing_ok=True)
         log.info("ingest pass: %s", report.summary())
         return report
+
+    @property
+    def _journal(self) -> Path:
+        """Files moved but not yet recorded: a pass cut short (crash, kill) is finished by the next one."""
+        return self.settings.data_path / JOURNAL
+
+    def _interrupted(self) -> list[_Moved]:
+        try:
+            entries = json.loads(self._journal.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except ValueError:
+            log.error(
+                "unreadable ingest journal %s; run `overwatch rebuild` if files are missing", self._journal
+            )
+            return []
+        moved = [_Moved(**entry) for entry in entries]
+        known = self.catalog.recorded_paths([m.relative for m in moved])
+        pending = [
+            m for m in moved if m.relative not in known and (self.settings.data_path / m.relative).exists()
+        ]
+        if pending:
+            log.warning("finishing %s files of an interrupted ingest pass", len(pending))
+        return pending
 
     def _move_one(self, path: Path, report: IngestReport) -> _Moved | None:
         if path.name.startswith("."):

@@ -194,3 +194,26 @@ def test_rebuild_skips_unreadable_stored_files(ingester: Ingester, settings: Set
 def test_missing_drop_folder_is_not_fatal(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     settings = make_settings(drop_folder=str(tmp_path / "nowhere"))
     assert make_ingester(settings).run_pass().stored == []
+
+
+def test_a_pass_cut_short_is_finished_by_the_next(
+    ingester: Ingester, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop(settings, "EMC", 1, 0)
+    drop(settings, "HLT", 1, 0)
+
+    def crash(_paths: object) -> None:
+        raise KeyboardInterrupt  # killed after the files were moved, before they were recorded
+
+    monkeypatch.setattr(ingester.cache, "warm", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ingester.run_pass()
+    assert not list(settings.drop_path.glob("*.root"))  # moved into the run folders ...
+    assert ingester.catalog.run_numbers() == []  # ... but not recorded
+    monkeypatch.undo()
+    report = ingester.run_pass()
+    assert sorted(report.stored) == ["Run1/EMC/EMChists.2015_11_24_18_05_10.root",
+                                     "Run1/HLT/HLThists.2015_11_24_18_05_10.root"]  # fmt: skip
+    assert [s.name for s in ingester.catalog.run(1).subsystems] == ["EMC", "HLT", "TPC"]
+    assert not (settings.data_path / ".ingest-journal.json").exists()
+    assert ingester.run_pass().stored == []
