@@ -210,6 +210,8 @@ def test_the_plain_run_page_has_the_panel_at_the_full_run() -> None:
         ({"from": "5", "to": "3"}, "max_time (3 min) must be greater than min_time (5 min)"),
         ({"from": "-1"}, "min_time must be at least 0 minutes, got -1"),
         ({"to": "99"}, "max_time 99 min is beyond the run, which is 7 min long (valid: 0–7)"),
+        ({"from": "nan"}, "from must be a finite number, got 'nan'"),
+        ({"threshold": "1e400"}, "threshold must be a finite number, got '1e400'"),
     ],
 )
 def test_a_malformed_slice_in_the_link_is_a_notice_and_the_full_run(
@@ -244,12 +246,19 @@ def test_parse_query(params: dict[str, str], expected: TimeSliceRequest | None) 
 
 
 @pytest.mark.parametrize(
-    "params", [{"from": "nan"}, {"to": "inf"}, {"threshold": "nan"}, {"threshold": "1e400"}]
+    ("params", "problem"),
+    [
+        ({"from": "nan"}, "from must be a finite number, got 'nan'"),
+        ({"to": "inf"}, "to must be a finite number, got 'inf'"),
+        ({"to": "-inf"}, "to must be a finite number, got '-inf'"),
+        ({"threshold": "nan"}, "threshold must be a finite number, got 'nan'"),
+        ({"threshold": "1e400"}, "threshold must be a finite number, got '1e400'"),
+    ],
 )
-def test_parse_query_non_finite_numbers_are_a_notice(params: dict[str, str]) -> None:
+def test_parse_query_non_finite_numbers_are_a_notice(params: dict[str, str], problem: str) -> None:
+    """Once a page error (ValueError/OverflowError from round() and int(), HTTP 500, empty page)."""
     query = ts.parse_query(params, RUN_LENGTH, EMC_DEFAULTS)
-    assert query.request is None
-    assert query.problem is not None
+    assert query == ts.SliceQuery(None, f"Ignored the time slice in the link: {problem}")
 
 
 @pytest.mark.parametrize(
@@ -400,3 +409,16 @@ def test_apply_over_http_invalid_shows_the_message_and_starts_nothing(
     shown = answer[ts.MESSAGE]["children"]
     assert shown["props"]["id"] == "ts-error"
     assert message in shown["props"]["children"]
+
+
+def test_apply_over_http_cached_slice_navigates_without_a_job(
+    client: FlaskClient, fresh_app: dash.Dash
+) -> None:
+    with fresh_app.server.app_context():
+        services().views.time_slice(HOT_RUN, "EMC", TimeSliceRequest(5, 7, True, 100))
+    response = fire(client, f"{ts.APPLY}.n_clicks", apply_values([5, 7], 100))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    answer = response.get_json()["response"]
+    assert ts.REQUEST not in answer, "no background job, so no progress bar"
+    assert answer[ts.NAVIGATE]["data"] == "/runs/300003/EMC?from=5&to=7&threshold=100&scale=1&group=FastOR"
+    assert answer[ts.MESSAGE]["children"] == ""
