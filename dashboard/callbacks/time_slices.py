@@ -15,6 +15,7 @@ from dashboard.pages import run_page as page
 from dashboard.services import services
 from dashboard.shell import URL
 from overwatch_core.errors import OverwatchError
+from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.views import SubsystemView
 
@@ -78,6 +79,13 @@ def cached(request: TimeSliceRequest, context: Mapping[str, Any]) -> bool:
     return found is not None
 
 
+def follow(target: str | dict[str, str] | None, current: str | None) -> str | None:
+    """Where to go: a plain address always; a job's {"to", "from"} only if the user is still at "from"."""
+    if isinstance(target, dict):
+        return target["to"] if current == target.get("from") else None
+    return target or None
+
+
 def register(app: dash.Dash) -> None:
     @app.callback(
         Output(ts.MESSAGE, "children"),
@@ -138,31 +146,45 @@ def register(app: dash.Dash) -> None:
             target = slice_href(context, TimeSliceRequest(**request_data))
             if href and href.endswith(target):  # a permalink whose slice was evicted: draw it here
                 return page_body(view, context), no_update, ""
-        return no_update, target, ""  # a new state: the address changes, the page redraws from the cache
-
-    @app.callback(
-        Output(URL, "href", allow_duplicate=True), Input(ts.NAVIGATE, "data"), prevent_initial_call=True
-    )
-    def navigate(target: str | None):
-        """The finished slice's permalink becomes the address (a history entry: back/forward work).
-
-        A separate step because the address bar lives outside the page: a background callback writing
-        it directly would also be started, for nothing, by every page load.
-        """
-        return target or no_update
+        # A new state: the address changes and the page redraws from the cache, unless the user went
+        # elsewhere while the job ran (then the finished slice must not take the page over).
+        return no_update, {"to": target, "from": href}, ""
 
     @app.callback(
         Output(URL, "href", allow_duplicate=True),
+        Input(ts.NAVIGATE, "data"),
+        State(URL, "href"),
+        prevent_initial_call=True,
+    )
+    def navigate(target: str | dict[str, str] | None, current: str | None):
+        """The slice's permalink becomes the address (a history entry: back/forward work).
+
+        A separate step because the address bar lives outside the page: a background callback writing
+        it directly would also be started, for nothing, by every page load. ``target`` is the address, or
+        {"to", "from"} from a job: followed only if the user is still where the job was started.
+        """
+        return follow(target, current) or no_update
+
+    @app.callback(
+        Output(URL, "href", allow_duplicate=True),
+        Output(ts.RANGE, "value"),
+        Output(ts.THRESHOLD, "value"),
+        Output(ts.SCALE, "value"),
+        Output(ts.MESSAGE, "children", allow_duplicate=True),
         Input(ts.RESET, "n_clicks"),
         State(page.QUERY, "data"),
         prevent_initial_call=True,
     )
     def reset(clicks: int | None, context: dict[str, Any]):
+        """Back to the full run with default options, controls included (the address may stay the same)."""
         if not clicks:  # fired because the page was drawn (its output, the URL, lies outside the page)
-            return no_update
-        return page.page_href(
-            int(context["run"]), str(context["subsystem"]), context.get("group"), context.get("hist")
-        )
+            return (no_update,) * 5
+        run_number, name = int(context["run"]), str(context["subsystem"])
+        svc = services()
+        length = svc.catalog.run(run_number).subsystem(name).run_length_minutes
+        defaults = get_subsystem(name, svc.settings.subsystems).default_options
+        href = page.page_href(run_number, name, context.get("group"), context.get("hist"))
+        return href, [0, max(length, 1)], defaults.hot_channel_threshold, defaults.scale_hists, ""
 
     @app.callback(Output(ts.WINDOW, "children"), Input(ts.RANGE, "value"), prevent_initial_call=True)
     def window_text(window: list[float] | None):

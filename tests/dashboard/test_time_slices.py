@@ -422,3 +422,23 @@ def test_apply_over_http_cached_slice_navigates_without_a_job(
     assert ts.REQUEST not in answer, "no background job, so no progress bar"
     assert answer[ts.NAVIGATE]["data"] == "/runs/300003/EMC?from=5&to=7&threshold=100&scale=1&group=FastOR"
     assert answer[ts.MESSAGE]["children"] == ""
+
+
+@pytest.mark.parametrize(
+    ("target", "current", "expected"),
+    [
+        ("/runs/1/EMC?from=1&to=2", "http://h/runs/1/EMC", "/runs/1/EMC?from=1&to=2"),
+        ({"to": "/runs/1/EMC?from=1&to=2", "from": "http://h/runs/1/EMC"}, "http://h/runs/1/EMC",
+         "/runs/1/EMC?from=1&to=2"),
+        # The user went to another group while the job ran: the finished slice must not take over.
+        ({"to": "/runs/1/EMC?from=1&to=2", "from": "http://h/runs/1/EMC"},
+         "http://h/runs/1/EMC?group=L0", None),
+        (None, "http://h/runs/1/EMC", None),
+    ],
+)  # fmt: skip
+def test_a_finished_job_navigates_only_from_where_it_started(
+    target: object, current: str, expected: str | None
+) -> None:
+    from dashboard.callbacks.time_slices import follow
+
+    assert follow(target, current) == expected  # type: ignore[arg-type]
