@@ -27,6 +27,7 @@ from overwatch_core.settings import load_settings
 from overwatch_core.users import User, UserStore
 from tests.dashboard.component_tree import ids, text, walk
 from tests.dashboard.conftest import APP_USER, add_app_user, copy_demo
+from tests.dashboard.dash_http import fire
 
 ADMIN = ("adam", "adam-pw", "admin")
 EXPERT = ("erin", "erin-pw", "expert")
@@ -104,31 +105,6 @@ def test_others_get_the_refusal_and_no_callback_components(
 
 
 # --- over HTTP: every callback refuses non-admins --------------------------------------------------------
-
-
-def fire(client: FlaskClient, trigger: str, values: dict[str, object] | None = None) -> TestResponse:
-    """Post the callback that ``trigger`` ("id.prop") fires, as Dash's renderer does."""
-    values = {trigger: 1, **(values or {})}
-    (dep,) = [
-        d for d in client.get("/_dash-dependencies").get_json()
-        if any(f"{i['id']}.{i['property']}" == trigger for i in d["inputs"])
-    ]  # fmt: skip
-
-    def filled(items: list[dict[str, str]]) -> list[dict[str, object]]:
-        return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
-
-    outputs = [part.split(".", 1) for part in dep["output"].strip(".").split("...")]
-    shaped = [{"id": i, "property": p} for i, p in outputs]
-    body = {
-        "output": dep["output"],
-        "outputs": shaped if len(shaped) > 1 else shaped[0],
-        "inputs": filled(dep["inputs"]),
-        "state": filled(dep["state"]),
-        "changedPropIds": [trigger],
-    }
-    cookie = client.get_cookie("_csrf_token")
-    headers = {"X-CSRFToken": cookie.value} if cookie else {}
-    return client.post("/_dash-update-component", json=body, headers=headers)
 
 
 CALLBACKS = [

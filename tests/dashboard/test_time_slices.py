@@ -26,6 +26,7 @@ from overwatch_core.subsystems.base import ProcessingOptions
 from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.users import User
 from tests.dashboard.component_tree import by_id, text, walk
+from tests.dashboard.dash_http import fire
 
 HOT_RUN = 300003  # hot FastORs 517, 2222, 3931 from minute 5; 8 files, 7 minutes
 RUN_LENGTH = 7
@@ -340,29 +341,6 @@ def test_compute_of_a_window_without_files_raises_the_message() -> None:
 
 
 # -- over HTTP, as the browser sends it: an invalid Apply starts no job ----------------------------------
-
-
-def fire(client: FlaskClient, trigger: str, values: dict[str, object]) -> TestResponse:
-    """Post the callback ``trigger`` ("id.prop") fires, with input/state values by "id.prop"."""
-    (dep,) = [
-        d for d in client.get("/_dash-dependencies").get_json()
-        if any(f"{i['id']}.{i['property']}" == trigger for i in d["inputs"]) and not d.get("background")
-    ]  # fmt: skip
-
-    def filled(items: list[dict[str, str]]) -> list[dict[str, object]]:
-        return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
-
-    outputs = [part.split(".", 1) for part in dep["output"].strip(".").split("...")]
-    body = {
-        "output": dep["output"],
-        "outputs": [{"id": i, "property": p.split("@")[0]} for i, p in outputs],
-        "inputs": filled(dep["inputs"]),
-        "state": filled(dep["state"]),
-        "changedPropIds": [trigger],
-    }
-    cookie = client.get_cookie("_csrf_token")
-    headers = {"X-CSRFToken": cookie.value} if cookie else {}
-    return client.post("/_dash-update-component", json=body, headers=headers)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.users import User
 from tests.dashboard.component_tree import by_id, text, walk
 from tests.dashboard.conftest import APP_USER, add_app_user, copy_demo
+from tests.dashboard.dash_http import fire
 
 LOW, HIGH = 2280.0, 2297.0
 ALARMS = {
@@ -298,30 +299,6 @@ def test_the_click_target_is_a_working_run_page(alarm_app: dash.Dash) -> None:
 
 
 # --- over HTTP, as the browser does it -------------------------------------------------------------------
-
-
-def fire(client: FlaskClient, trigger: str, values: dict[str, object]) -> TestResponse:
-    """Post the callback ``trigger`` ("id.prop") fires, with input/state values by "id.prop"."""
-    (dep,) = [
-        d for d in client.get("/_dash-dependencies").get_json()
-        if any(f"{i['id']}.{i['property']}" == trigger for i in d["inputs"])
-    ]  # fmt: skip
-
-    def filled(items: list[dict[str, str]]) -> list[dict[str, object]]:
-        return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
-
-    outputs = [part.split(".", 1) for part in dep["output"].strip(".").split("...")]
-    body = {
-        "output": dep["output"],
-        "outputs": [{"id": i, "property": p} for i, p in outputs] if len(outputs) > 1 else
-        {"id": outputs[0][0], "property": outputs[0][1]},
-        "inputs": filled(dep["inputs"]),
-        "state": filled(dep["state"]),
-        "changedPropIds": [trigger],
-    }  # fmt: skip
-    cookie = client.get_cookie("_csrf_token")
-    headers = {"X-CSRFToken": cookie.value} if cookie else {}
-    return client.post("/_dash-update-component", json=body, headers=headers)
 
 
 @pytest.fixture
