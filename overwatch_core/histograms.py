@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import struct
 import threading
 import zlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 import uproot
 
 from overwatch_core.errors import HistogramReadError
-from overwatch_core.model import SUPPORTED_CLASSES, FloatArray, Histogram, ProfileSums
+from overwatch_core.model import SUPPORTED_CLASSES, FillStats, FloatArray, Histogram, ProfileSums
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +45,52 @@ _READ_ERRORS: tuple[type[BaseException], ...] = (
     uproot.deserialization.DeserializationError,
 )
 
+#: What decoding one object can raise besides uproot's read errors (a member that does not fit its shape).
+_OBJECT_ERRORS: tuple[type[BaseException], ...] = (*_READ_ERRORS, HistogramReadError)
+
 _PROFILE_CLASSES = frozenset(["TProfile", "TProfile2D"])
 _AXES = ("fXaxis", "fYaxis", "fZaxis")
 #: uproot writes TDirectory, ROOT itself TDirectoryFile.
 _DIRECTORY_CLASSES = frozenset(["TDirectory", "TDirectoryFile"])
 
 
+@dataclass(frozen=True)
+class SkippedObject:
+    """An object of a file that is not shown: its ROOT class and why (not a histogram, or undecodable)."""
+
+    class_name: str
+    reason: str
+
+    @property
+    def failed(self) -> bool:
+        """True for a histogram that could not be decoded, False for a class the dashboard does not draw."""
+        return self.reason != NOT_A_HISTOGRAM
+
+
+NOT_A_HISTOGRAM = "not a histogram the dashboard draws"
+
+
 @dataclass(frozen=True, eq=False)
 class FileContents:
-    """Everything a ROOT file holds that the dashboard can use, plus what it had to skip.
+    """Everything a ROOT file holds that the dashboard can use, plus what it had to skip and why.
 
     Both mappings are sorted by key (``dir/name``), the order in which the original listed a file's keys.
+    ``recovered`` says how the file was read when its writer died before closing it (None: read normally).
     """
 
     histograms: dict[str, Histogram]
-    unsupported: dict[str, str]
+    skipped: dict[str, SkippedObject] = field(default_factory=dict)
+    recovered: str | None = None
+
+    @property
+    def unsupported(self) -> dict[str, str]:
+        """Key -> class of the objects that are not drawable histograms (trees, graphs, lists, …)."""
+        return {k: s.class_name for k, s in self.skipped.items() if not s.failed}
+
+    @property
+    def failed(self) -> dict[str, SkippedObject]:
+        """Histograms that could not be decoded, with the reason; the rest of the file is still used."""
+        return {k: s for k, s in self.skipped.items() if s.failed}
 
     @property
     def nbytes(self) -> int:
@@ -77,40 +109,111 @@ def _arrays(hist: Histogram) -> list[FloatArray]:
     return arrays
 
 
+@dataclass(frozen=True)
+class _Recovered:
+    """The keys found by scanning a file whose writer died before Close() wrote its key list."""
+
+    entries: tuple[_Entry, ...]
+
+    @property
+    def message(self) -> str:
+        return (
+            f"the file was never closed (no key list); {len(self.entries)} objects recovered by scanning "
+            "its records, as ROOT's TFile::Recover does"
+        )
+
+
+#: Records of the file's own bookkeeping, not objects: its header key, key list, free list, streamers.
+_BOOKKEEPING = frozenset(["TFile", "KeysList", "FreeSegments", "StreamerInfo"])
+
+
+def _recover(root: Any, size: int) -> _Recovered:
+    """Walk the records from the first key on, as ROOT does for a file without a key list.
+
+    Each record starts with its TKey header (negative byte counts mark free gaps); a record belongs to the
+    directory whose key sits at its fSeekPdir. The walk stops at the first record that does not make sense
+    (a count that runs past the end, a key that does not point at itself): the rest was never written.
+    """
+    file = root.file
+    chunk = file.chunk(0, size)
+    directories: dict[int, tuple[str, ...]] = {int(file.fBEGIN): ()}
+    entries: list[_Entry] = []
+    position = int(file.fBEGIN)
+    while position + 4 <= size:
+        (count,) = struct.unpack(">i", chunk.raw_data[position : position + 4].tobytes())
+        if count < 0:
+            position -= count
+            continue
+        if count == 0 or position + count > size:
+            break
+        key = uproot.reading.ReadOnlyKey(chunk, uproot.source.cursor.Cursor(position), {}, file, root, True)
+        if int(key.fSeekKey) != position:
+            break
+        _recovered_entry(key, directories, entries)
+        position += count
+    return _Recovered(tuple(entries))
+
+
+def _recovered_entry(key: Any, directories: dict[int, tuple[str, ...]], entries: list[_Entry]) -> None:
+    parent = directories.get(int(key.fSeekPdir))
+    class_name, name = str(key.fClassName), str(key.fName)
+    if parent is None or class_name in _BOOKKEEPING or (not parent and name in _BOOKKEEPING):
+        return
+    if class_name in _DIRECTORY_CLASSES:
+        directories[int(key.fSeekKey)] = (*parent, name)
+    else:
+        entries.append(_Entry(key, (*parent, name), int(key.fCycle), class_name))
+
+
 def read_file(path: str | os.PathLike[str]) -> FileContents:
-    """Decode every supported histogram of ``path``; other objects are only listed by class."""
+    """Decode every supported histogram of ``path``; other objects are listed by class, failures by reason.
+
+    Only a file that cannot be opened at all raises HistogramReadError; one object that cannot be decoded
+    is logged and listed, and the rest of the file is used.
+    """
     histograms: dict[str, Histogram] = {}
-    unsupported: dict[str, str] = {}
-    with _open_root(path) as root:
-        for key, entry in sorted(_newest_entries(root).items()):
-            if entry.class_name in SUPPORTED_CLASSES:
-                obj = entry.directory[f"{entry.name};{entry.cycle}"]
-                histograms[key] = _decode_object(path, key, obj, entry.class_name)
-            else:
-                unsupported[key] = entry.class_name
-    return FileContents(histograms=histograms, unsupported=unsupported)
+    skipped: dict[str, SkippedObject] = {}
+    with _open_root(path) as (root, recovered):
+        for key, entry in sorted(_newest_entries(root, recovered).items()):
+            if entry.class_name not in SUPPORTED_CLASSES:
+                skipped[key] = SkippedObject(entry.class_name, NOT_A_HISTOGRAM)
+                continue
+            try:
+                histograms[key] = _decode_object(path, key, entry.key.get(), entry.class_name)
+            except _OBJECT_ERRORS as exc:
+                reason = _first_line(exc)
+                log.warning("%s: cannot decode %s (%s): %s", os.fspath(path), key, entry.class_name, reason)
+                skipped[key] = SkippedObject(entry.class_name, f"cannot decode: {reason}")
+    return FileContents(
+        histograms=histograms, skipped=skipped, recovered=None if recovered is None else recovered.message
+    )
 
 
 def list_classes(path: str | os.PathLike[str]) -> dict[str, str]:
     """Key -> ROOT class name of every object except directories, from the key lists alone (no decoding)."""
-    with _open_root(path) as root:
-        return {key: entry.class_name for key, entry in sorted(_newest_entries(root).items())}
+    with _open_root(path) as (root, recovered):
+        return {key: entry.class_name for key, entry in sorted(_newest_entries(root, recovered).items())}
 
 
 def event_count(contents: FileContents) -> float | None:
-    """Bin 1 of the first histogram whose name contains "events", the original's nEvents rule (REF §3.2)."""
+    """Bin 1 of the first histogram whose name contains "events", the original's nEvents rule (REF §3.2).
+
+    A non-finite count (NaN, ±Inf in a broken file) is no count: nothing may be divided by it.
+    """
     for key, hist in contents.histograms.items():
-        if "events" in key.rsplit("/", 1)[-1].lower():
-            return float(hist.values.flat[0])
+        if "events" in key.rsplit("/", 1)[-1].lower() and hist.values.size:
+            count = float(hist.values.flat[0])
+            return count if math.isfinite(count) else None
     return None
 
 
 @contextmanager
-def _open_root(path: str | os.PathLike[str]) -> Iterator[Any]:
+def _open_root(path: str | os.PathLike[str]) -> Iterator[tuple[Any, _Recovered | None]]:
     """Open ``path`` as a ROOT directory, turning every way a file can be broken into HistogramReadError.
 
     The file is opened once and uproot reads from that handle, so the size checked against the header is
-    the size of the very file decoded, even if a re-ingest replaces the path meanwhile.
+    the size of the very file decoded, even if a re-ingest replaces the path meanwhile. Yields the top
+    directory and, for a file whose writer never closed it, how its keys were recovered.
     """
     try:
         with open(path, "rb") as handle:
@@ -119,7 +222,7 @@ def _open_root(path: str | os.PathLike[str]) -> Iterator[Any]:
                 raise HistogramReadError(f"cannot read ROOT file {os.fspath(path)}: the file is empty")
             with uproot.open(handle, object_cache=None, array_cache=None) as root:
                 _check_complete(path, root, size)
-                yield root
+                yield root, (_recover(root, size) if int(root.fSeekKeys) == 0 else None)
     except _READ_ERRORS as exc:
         raise HistogramReadError(f"cannot read ROOT file {os.fspath(path)}: {_first_line(exc)}") from exc
 
@@ -145,47 +248,134 @@ def _first_line(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class _Entry:
-    """One key of a ROOT directory: enough to fetch the object without walking the path again."""
+    """One key of a ROOT directory: the key itself, so the object is read without a lookup by name."""
 
-    directory: Any
-    name: str
+    key: Any
+    path: tuple[str, ...]
     cycle: int
     class_name: str
 
 
-def _newest_entries(root: Any) -> dict[str, _Entry]:
-    """Key (``dir/name``) -> its highest cycle; directories are descended into, not listed."""
-    newest: dict[str, _Entry] = {}
-    for key, entry in _walk(root, ""):
-        if key not in newest or entry.cycle > newest[key].cycle:
-            newest[key] = entry
-    return newest
+def _newest_entries(root: Any, recovered: _Recovered | None = None) -> dict[str, _Entry]:
+    """Key name -> its highest cycle; directories are descended into, not listed.
+
+    Entries are reached through each directory's own key list, never by a lookup of their name: uproot
+    splits names at "/", and the HLT and DQM receivers wrote the TPC objects as top-level keys named
+    ``TPCQA/…``. Such a key and a real ``TPCQA`` directory holding the same name are different objects;
+    see ``key_names`` for how both are named then.
+    """
+    newest: dict[tuple[str, ...], _Entry] = {}
+    for entry in _walk(root, ()) if recovered is None else recovered.entries:
+        known = newest.get(entry.path)
+        if known is None or entry.cycle > known.cycle:
+            newest[entry.path] = entry
+    names = key_names(list(newest))
+    return {names[path]: entry for path, entry in newest.items()}
 
 
-def _walk(directory: Any, prefix: str) -> Iterator[tuple[str, _Entry]]:
-    """Each directory is opened once here and kept in its entries (uproot would re-read it per lookup)."""
-    for name_cycle, class_name in directory.classnames(recursive=False, cycle=True).items():
-        name, _, cycle = name_cycle.rpartition(";")
+def key_names(paths: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+    """Display names of object paths (directories, then the key's own name): the parts joined by "/".
+
+    A key whose own name contains "/" keeps it (``TPCQA/h_tpc_events`` as the receivers wrote it). Only if
+    that name equals the path of an object inside real directories is the slash in the key's name written
+    ``%2F``, so both stay distinct; the object in the directories keeps the plain name.
+    """
+    plain = {path: "/".join(path) for path in paths}
+    counts = Counter(plain.values())
+    return {
+        path: "/".join(part.replace("/", "%2F") for part in path)
+        if counts[plain[path]] > 1 and any("/" in part for part in path)
+        else plain[path]
+        for path in paths
+    }
+
+
+def _walk(directory: Any, prefix: tuple[str, ...]) -> Iterator[_Entry]:
+    """Every key below ``directory``, each directory read once (uproot would re-read it per lookup)."""
+    for key in _directory_keys(directory):
+        class_name = str(key.fClassName)
+        path = (*prefix, str(key.fName))
         if class_name in _DIRECTORY_CLASSES:
-            yield from _walk(directory[name_cycle], f"{prefix}{name}/")
+            yield from _walk(key.get(), path)
         else:
-            yield f"{prefix}{name}", _Entry(directory, name, int(cycle), class_name)
+            yield _Entry(key, path, int(key.fCycle), class_name)
+
+
+def _directory_keys(directory: Any) -> list[Any]:
+    """The directory's TKeys in file order. uproot has no public accessor that does not split names at "/"
+    (``items()`` decodes every object, ``key(name)`` parses a path), so its key list is read directly."""
+    return list(directory._keys)
 
 
 def _decode_object(path: str | os.PathLike[str], key: str, obj: Any, class_name: str) -> Histogram:
     ndim = 1 if class_name == "TProfile" else 2 if class_name == "TProfile2D" else int(class_name[2])
     values = _float_array(obj.values())
     profile = _profile_sums(path, key, obj, values.shape) if class_name in _PROFILE_CLASSES else None
+    axes = [obj.member(a) for a in _AXES[:ndim]]
     return Histogram(
         name=key,
         root_class=class_name,
         values=values,
-        variances=_float_array(obj.variances()),
+        variances=_variances(obj, values, profile is not None),
         edges=tuple(_float_array(obj.axis(i).edges()) for i in range(ndim)),
         title=str(obj.member("fTitle")),
         axis_titles=tuple(str(obj.member(a).member("fTitle")) for a in _AXES[: min(ndim + 1, 3)]),
         entries=float(obj.member("fEntries")),
         profile=profile,
+        labels=_labels(axes),
+        stats=_fill_stats(obj, ndim),
+    )
+
+
+def _variances(obj: Any, values: FloatArray, profile: bool) -> FloatArray:
+    """Squared bin errors as ROOT gives them: fSumw2 where stored, otherwise |content| (Poisson)."""
+    if profile:
+        return _float_array(obj.variances())
+    sumw2 = obj.member("fSumw2")
+    if sumw2 is not None and len(sumw2) > 0:
+        return _float_array(obj.variances())
+    return _float_array(np.abs(values))
+
+
+def _labels(axes: Sequence[Any]) -> tuple[tuple[str, ...], ...]:
+    """Alphanumeric bin labels per axis. ROOT keeps them as TObjStrings whose unique ID is the bin number."""
+    result: list[tuple[str, ...]] = []
+    for axis in axes:
+        found = axis.member("fLabels")
+        n_bins = int(axis.member("fNbins"))
+        if not found:
+            result.append(())
+            continue
+        labels = [""] * n_bins
+        for item in found:
+            bin_number = int(item.member("@fUniqueID"))
+            if 1 <= bin_number <= n_bins:
+                labels[bin_number - 1] = str(item)
+        result.append(tuple(labels))
+    while result and not result[-1]:
+        result.pop()
+    return tuple(result)
+
+
+#: Members holding the fill-time sums per axis.
+_STATS_AXES = ("x", "y", "z")
+
+
+def _fill_stats(obj: Any, ndim: int) -> FillStats | None:
+    """The fill-time sums of a stored histogram, or None when ROOT itself would use bin centres.
+
+    ROOT's TH1::GetStats falls back to bin centres when fTsumw is 0 but the histogram has entries (a
+    histogram made with SetBinContent); then the decoded histogram carries no sums either.
+    """
+    sums = {name: float(obj.member(name)) for name in ("fTsumw", "fTsumw2", "fEntries")}
+    if sums["fTsumw"] == 0 and sums["fEntries"] > 0:
+        return None
+    axes = _STATS_AXES[:ndim]
+    return FillStats(
+        sum_w=sums["fTsumw"],
+        sum_w2=sums["fTsumw2"],
+        sum_wx=tuple(float(obj.member(f"fTsumw{a}")) for a in axes),
+        sum_wx2=tuple(float(obj.member(f"fTsumw{a}2")) for a in axes),
     )
 
 
@@ -228,7 +418,7 @@ def _float_array(array: Any) -> FloatArray:
 
 CacheKey = tuple[str, int, int]
 #: Part of every disk key; bump it when FileContents or Histogram change shape, so old pickles are ignored.
-_DISK_FORMAT = 1
+_DISK_FORMAT = 2
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 #: ROOT classes the histogram reader understands.
-SUPPORTED_CLASSES = frozenset([f"TH{d}{t}" for d in (1, 2, 3) for t in "FDISC"] + ["TProfile", "TProfile2D"])
+SUPPORTED_CLASSES = frozenset(
+    [f"TH{d}{t}" for d in (1, 2, 3) for t in "FDISCL"] + ["TProfile", "TProfile2D"]
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,12 +29,50 @@ class ProfileSums:
     sum_wy2: FloatArray
 
 
+@dataclass(frozen=True)
+class FillStats:
+    """The sums ROOT accumulates while filling (fTsumw, fTsumw2, fTsumwx, fTsumwx2, and per further axis).
+
+    ROOT's GetMean, GetStdDev and their errors on a stored histogram come from these, not from bin centres:
+    a hit filled at an integer FastOR ID is half a bin away from its bin's centre. ``sum_wx`` and
+    ``sum_wx2`` hold one sum per histogram axis (x, y, z).
+    """
+
+    sum_w: float
+    sum_w2: float
+    sum_wx: tuple[float, ...]
+    sum_wx2: tuple[float, ...]
+
+    def scaled(self, factor: float) -> FillStats:
+        """The sums after ROOT's Scale(factor): weights times factor, squared weights times factor²."""
+        return FillStats(
+            self.sum_w * factor,
+            self.sum_w2 * factor * factor,
+            tuple(s * factor for s in self.sum_wx),
+            tuple(s * factor for s in self.sum_wx2),
+        )
+
+    def plus(self, other: FillStats, sign: float = 1.0) -> FillStats:
+        """The sums of ``self + sign·other``, as ROOT's Add keeps them for a positive coefficient."""
+        return FillStats(
+            self.sum_w + sign * other.sum_w,
+            self.sum_w2 + sign * sign * other.sum_w2,
+            tuple(a + sign * b for a, b in zip(self.sum_wx, other.sum_wx, strict=True)),
+            tuple(a + sign * b for a, b in zip(self.sum_wx2, other.sum_wx2, strict=True)),
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class Histogram:
     """One decoded histogram: bin contents without flow bins, and what is needed to draw it.
 
     ``values`` has one axis per histogram dimension, in ROOT's (x, y, z) order; ``edges`` holds one edge
     array per axis. For profiles ``values`` are the bin means and ``profile`` keeps the raw sums.
+
+    ``labels`` holds, per axis, the alphanumeric bin labels (one string per bin, ``""`` where a bin has
+    none), or an empty tuple for an axis without labels. ``stats`` are the fill-time sums of a histogram as
+    stored in a file; a computed histogram (a time slice, a projection) has none and its statistics come
+    from bin centres, as ROOT's do after a subtraction.
     """
 
     name: str
@@ -44,6 +84,8 @@ class Histogram:
     axis_titles: tuple[str, ...] = ()
     entries: float = 0.0
     profile: ProfileSums | None = None
+    labels: tuple[tuple[str, ...], ...] = ()
+    stats: FillStats | None = None
 
     def __post_init__(self) -> None:
         if self.values.ndim != len(self.edges):
@@ -53,6 +95,15 @@ class Histogram:
             raise ValueError(f"{self.name}: values shape {self.values.shape} does not match edges {expected}")
         if self.variances.shape != self.values.shape:
             raise ValueError(f"{self.name}: variances shape differs from values shape")
+        if len(self.labels) > len(self.edges):
+            raise ValueError(f"{self.name}: labels for {len(self.labels)} axes, but {self.ndim} axes")
+        for axis, labels in enumerate(self.labels):
+            if labels and len(labels) != expected[axis]:
+                raise ValueError(f"{self.name}: {len(labels)} labels on axis {axis}, {expected[axis]} bins")
+
+    def axis_labels(self, axis: int) -> tuple[str, ...]:
+        """Bin labels of ``axis`` (0 = x), empty when the axis is numeric."""
+        return self.labels[axis] if axis < len(self.labels) else ()
 
     @property
     def ndim(self) -> int:

@@ -130,21 +130,35 @@ def combine(later: Histogram, earlier: Histogram, sign: float) -> Histogram:
     """``later + sign·earlier`` bin by bin (sign −1: difference of cumulative snapshots, +1: a sum).
 
     Variances add in both cases; for profiles the underlying sums are combined and means recomputed.
+    As in ROOT's TH1::Add, a sum keeps the fill-time statistics (added) while a difference resets them:
+    its statistics come from bin centres and its entries are the effective entries.
     """
     if later.values.shape != earlier.values.shape:
         raise TimeSliceError(
             f"histogram {later.name!r} changed binning between files ({earlier.values.shape} → "
             f"{later.values.shape}); it cannot be sliced"
         )
-    entries = later.entries + sign * earlier.entries
     if later.profile is not None and earlier.profile is not None:
         sums = _profile_change(later.profile, earlier.profile, sign)
-        return _profile_hist(later, sums).replace(entries=entries)
-    return later.replace(
-        values=later.values + sign * earlier.values,
-        variances=later.variances + earlier.variances,
-        entries=entries,
-    )
+        result = _profile_hist(later, sums)
+    else:
+        result = later.replace(
+            values=later.values + sign * earlier.values, variances=later.variances + earlier.variances
+        )
+    if sign > 0 and later.stats is not None and earlier.stats is not None:
+        return result.replace(stats=later.stats.plus(earlier.stats), entries=later.entries + earlier.entries)
+    return result.replace(stats=None, entries=reset_entries(result))
+
+
+def reset_entries(hist: Histogram) -> float:
+    """The entries ROOT's ResetStats gives a histogram after ``Add(h, -1)``: the effective entries of its
+    bins, (Σw)²/Σe², or |Σw| when there are no errors (the fill-time count is gone after a subtraction)."""
+    weights = hist.profile.sum_w if hist.profile is not None else hist.values
+    sum_w = float(np.sum(weights))
+    sum_e2 = float(np.sum(hist.profile.sum_w if hist.profile is not None else hist.variances))
+    if sum_w > 0 and sum_e2 > 0:
+        return sum_w * sum_w / sum_e2
+    return abs(sum_w)
 
 
 def slice_histograms(

@@ -36,7 +36,7 @@ from overwatch_core.time_slices import (
 log = logging.getLogger(__name__)
 
 #: Bump when the processed view's content changes, so cached views of older code are not reused.
-VIEW_FORMAT = 1
+VIEW_FORMAT = 2
 
 
 class MissingFileError(OverwatchError):

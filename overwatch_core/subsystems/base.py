@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -22,6 +23,7 @@ __all__ = [
     "Layer",
     "LayerStyle",
     "Line",
+    "Moments",
     "ProcessedGroup",
     "ProcessedHistogram",
     "ProcessingOptionError",
@@ -38,8 +40,10 @@ __all__ = [
     "process_subsystem",
     "scale_by_events",
     "scaling_applies",
+    "statistics_information",
     "trend_value",
     "trending_sources_from",
+    "x_moments",
 ]
 
 TrendKind = Literal["max", "mean", "stddev"]
@@ -287,7 +291,11 @@ def scale_by_events(hist: Histogram, n_events: float) -> Histogram:
     if hist.is_profile:
         return hist
     factor = 1.0 / n_events
-    return hist.replace(values=hist.values * factor, variances=hist.variances * factor * factor)
+    return hist.replace(
+        values=hist.values * factor,
+        variances=hist.variances * factor * factor,
+        stats=None if hist.stats is None else hist.stats.scaled(factor),
+    )
 
 
 def plain_layers(
@@ -380,11 +388,24 @@ def process_subsystem(
     available = available_histograms(definition, hists, own_files)
     return tuple(
         ProcessedGroup(
-            group.name, group.grid, tuple(definition.process(available[n], chosen, n_events) for n in names)
+            group.name,
+            group.grid,
+            tuple(
+                _with_statistics(definition.process(available[n], chosen, n_events), available[n])
+                for n in names
+            ),
         )
         for group, names in classify(definition.groups(own_files), available)
         if names
     )
+
+
+def _with_statistics(processed: ProcessedHistogram, source: SourceHistogram) -> ProcessedHistogram:
+    """Add the source histogram's statistics to the information panel (stacks show their parts)."""
+    if not isinstance(source, Histogram):
+        return processed
+    information = {**processed.information, **statistics_information(source)}
+    return dataclasses.replace(processed, information=information)
 
 
 # --- the generic subsystem ----------------------------------------------------------------------------------
@@ -425,40 +446,91 @@ class GenericSubsystem:
 # --- trend values -------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Moments:
+    """Mean and standard deviation along x with ROOT's errors, and where they came from."""
+
+    mean: float
+    std_dev: float
+    n_eff: float
+    from_fill_sums: bool
+
+    @property
+    def mean_error(self) -> float:
+        """ROOT's GetMeanError: stddev / sqrt(effective entries)."""
+        return self.std_dev / math.sqrt(self.n_eff) if self.n_eff > 0 else 0.0
+
+    @property
+    def std_dev_error(self) -> float:
+        """ROOT's GetStdDevError: stddev / sqrt(2 · effective entries)."""
+        return self.std_dev / math.sqrt(2 * self.n_eff) if self.n_eff > 0 else 0.0
+
+    @property
+    def source(self) -> str:
+        if self.from_fill_sums:
+            return "fill-time sums stored in the file"
+        return "bin centres (computed histogram, as ROOT after a subtraction)"
+
+
 def trend_value(hist: Histogram, kind: TrendKind) -> tuple[float, float | None]:
     """The number a trend records for ``hist``, with its error: ROOT's GetMaximum, GetMean or GetStdDev.
 
-    ROOT computes mean and standard deviation from the statistics gathered while filling; a decoded
-    histogram only has bins, so they are computed from bin centres, as ROOT does once its statistics are
-    reset. For 2D and 3D histograms the x axis is used (ROOT's default axis 1), i.e. the x projection.
-    Errors follow ROOT: mean ± stddev/sqrt(n_eff), stddev ± stddev/sqrt(2 n_eff), with n_eff the effective
-    entries (Σw)²/Σw². The maximum has no error.
+    Mean and standard deviation are ROOT's (see ``moments``); for 2D and 3D histograms the x axis is used
+    (ROOT's default axis 1). The maximum is the largest bin content, NaN bins ignored as ROOT's comparison
+    ignores them, and has no error. A value may be NaN or infinite for a broken file: the caller decides.
     """
     if kind == "max":
-        return (float(np.max(hist.values)) if hist.values.size else 0.0), None
-    mean, std_dev, n_eff = _x_moments(hist)
+        finite = hist.values[~np.isnan(hist.values)]
+        return (float(np.max(finite)) if finite.size else math.nan), None
+    moments = x_moments(hist)
     if kind == "mean":
-        return mean, (std_dev / math.sqrt(n_eff) if n_eff > 0 else 0.0)
-    return std_dev, (std_dev / math.sqrt(2 * n_eff) if n_eff > 0 else 0.0)
+        return moments.mean, moments.mean_error
+    return moments.std_dev, moments.std_dev_error
 
 
-def _x_moments(hist: Histogram) -> tuple[float, float, float]:
-    """Mean, standard deviation and effective entries along x, from bin centres (0s for an empty histogram).
+def x_moments(hist: Histogram) -> Moments:
+    """Mean, standard deviation and effective entries along x, as ROOT's GetStats gives them.
 
-    Profiles are weighted by their bin entries; their sum of squared weights is not kept, so n_eff assumes
-    unit weights for them.
+    A stored histogram has the sums gathered while filling (``hist.stats``); ROOT uses those, so a FastOR
+    filled at integer IDs has its true mean, not the bin centres' (half a bin off). A computed histogram (a
+    time slice, a projection) has none: its moments come from bin centres, as ROOT's after ``Add(h, -1)``.
+    Effective entries are (Σw)²/Σw², or |Σw| when Σw² is 0 (ROOT's GetEffectiveEntries).
     """
+    if hist.stats is not None:
+        stats = hist.stats
+        return _moments(stats.sum_w, stats.sum_w2, stats.sum_wx[0], stats.sum_wx2[0], True)
     weights = _along_x(hist.profile.sum_w if hist.profile is not None else hist.values)
     squares = _along_x(hist.profile.sum_w if hist.profile is not None else hist.variances)
-    sum_w = float(weights.sum())
-    if sum_w == 0:
-        return 0.0, 0.0, 0.0
     edges = hist.edges[0]
     centres = (edges[:-1] + edges[1:]) / 2
-    mean = float((weights * centres).sum()) / sum_w
-    std_dev = math.sqrt(abs(float((weights * centres**2).sum()) / sum_w - mean**2))
-    sum_w2 = float(squares.sum())
-    return mean, std_dev, (sum_w**2 / sum_w2 if sum_w2 else 0.0)
+    return _moments(
+        float(weights.sum()),
+        float(squares.sum()),
+        float((weights * centres).sum()),
+        float((weights * centres**2).sum()),
+        False,
+    )
+
+
+def _moments(sum_w: float, sum_w2: float, sum_wx: float, sum_wx2: float, stored: bool) -> Moments:
+    """ROOT's GetMean/GetStdDev from the four sums (0s for an empty histogram). Profiles are weighted by
+    their bin entries; their sum of squared weights is not kept, so n_eff assumes unit weights for them."""
+    if sum_w == 0:
+        return Moments(0.0, 0.0, 0.0, stored)
+    mean = sum_wx / sum_w
+    std_dev = math.sqrt(abs(sum_wx2 / sum_w - mean**2))
+    n_eff = sum_w**2 / sum_w2 if sum_w2 else abs(sum_w)
+    return Moments(mean, std_dev, n_eff, stored)
+
+
+def statistics_information(hist: Histogram) -> dict[str, str]:
+    """The info-panel line of a histogram's statistics, naming where they come from."""
+    moments = x_moments(hist)
+    text = (
+        f"mean {moments.mean:.6g} ± {moments.mean_error:.2g}, std dev {moments.std_dev:.6g} "
+        f"± {moments.std_dev_error:.2g}, entries {hist.entries:.6g} (from {moments.source})"
+    )
+    return {"Statistics": text}
 
 
 def _along_x(array: FloatArray) -> FloatArray:

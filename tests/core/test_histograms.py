@@ -26,7 +26,8 @@ X_EDGES = np.array([0.0, 1.0, 3.0, 7.5, 10.0])  # variable bins
 Y_EDGES = np.linspace(-1.0, 2.0, 4)
 Z_EDGES = np.linspace(0.0, 1.0, 3)
 TITLES = ("x title", "y title", "z title")
-TH_CLASSES = sorted(SUPPORTED_CLASSES - {"TProfile", "TProfile2D"})
+#: uproot writes no TH*L (64-bit integer) histograms; the ROOT-written corpus covers those.
+TH_CLASSES = sorted(c for c in SUPPORTED_CLASSES - {"TProfile", "TProfile2D"} if not c.endswith("L"))
 
 
 def make_hist(root_class: str, seed: int = 0, name: str = "h") -> Histogram:
@@ -322,7 +323,7 @@ def _synthetic(nbytes: int) -> FileContents:
     n = (nbytes // 8 - 1) // 3
     assert 8 * (3 * n + 1) == nbytes
     hist = Histogram("h", "TH1D", np.zeros(n), np.zeros(n), (np.arange(n + 1.0),))
-    return FileContents(histograms={"h": hist}, unsupported={})
+    return FileContents(histograms={"h": hist})
 
 
 def test_memory_level_evicts_least_recently_used_by_bytes(tmp_path: Path) -> None:
