@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,6 +80,45 @@ alarm_results = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
 )
 
+#: Objects of a file that are not shown: not a histogram, or a histogram that could not be decoded.
+skipped_objects = sa.Table(
+    "skipped_objects",
+    metadata,
+    sa.Column("path", sa.String(512), primary_key=True),
+    sa.Column("name", sa.String(512), primary_key=True),
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), nullable=False),
+    sa.Column("location", sa.String(16), nullable=False),
+    sa.Column("root_class", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_skipped_objects_run_location", "run_number", "location"),
+)
+
+#: Where each stored file is in processing: ``pending`` until its trends are recorded, then ``done`` or
+#: ``failed`` (with the problem); ``note`` says how it was read when that was unusual (a recovered file).
+#: A separate table rather than columns of ``files``, so catalogs made before it gain it without a migration.
+file_status = sa.Table(
+    "file_status",
+    metadata,
+    sa.Column("path", sa.String(512), primary_key=True),
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("problem", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("updated", sa.BigInteger, nullable=False),
+    sa.Index("ix_file_status_state", "state"),
+)
+
+#: Trend values that have no number for a file (a NaN or infinite result, no events to divide by), and why.
+trend_missing = sa.Table(
+    "trend_missing",
+    metadata,
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), primary_key=True),
+    sa.Column("subsystem", sa.String(16), primary_key=True),
+    sa.Column("trend", sa.String(128), primary_key=True),
+    sa.Column("timestamp", sa.BigInteger, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
 users = sa.Table(
     "users",
     metadata,
@@ -109,7 +149,31 @@ leases = sa.Table(
 )
 
 #: Tables whose content comes from the data folder (`overwatch rebuild` recreates them), children first.
-DATA_TABLES = (alarm_results, trend_values, histograms, files, subsystems, runs)
+DATA_TABLES = (
+    alarm_results,
+    trend_missing,
+    trend_values,
+    skipped_objects,
+    file_status,
+    histograms,
+    files,
+    subsystems,
+    runs,
+)
+
+#: File processing states (``file_status.state``).
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What processing knows about one stored file beyond its histograms: state, problem, skipped objects."""
+
+    path: str
+    state: str
+    problem: str | None
+    note: str | None
+    skipped: Mapping[str, tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -202,8 +266,15 @@ class Catalog:
         conn: Connection,
         run_file: RunFile,
         hist_classes: Mapping[str, str],
+        skipped: Mapping[str, tuple[str, str]] | None = None,
+        note: str | None = None,
+        now: float | None = None,
     ) -> bool:
-        """Record a stored file and its histogram index; False when the path was already known."""
+        """Record a stored file, its histogram index and its skipped objects (name → (class, reason)).
+
+        The file starts ``pending``: processing records its trends and then marks it done or failed.
+        False when the path was already known.
+        """
         known = conn.execute(sa.select(files.c.id).where(files.c.path == run_file.path)).first()
         if known is not None:
             return False
@@ -218,7 +289,41 @@ class Catalog:
             )
         )
         self._index_histograms(conn, run_file.run_number, run_file.subsystem, hist_classes)
+        if skipped:
+            conn.execute(
+                skipped_objects.insert(),
+                [
+                    {
+                        "path": run_file.path,
+                        "name": name,
+                        "run_number": run_file.run_number,
+                        "location": run_file.subsystem,
+                        "root_class": cls,
+                        "reason": reason,
+                    }
+                    for name, (cls, reason) in skipped.items()
+                ],
+            )
+        conn.execute(
+            file_status.insert().values(
+                path=run_file.path,
+                run_number=run_file.run_number,
+                state=PENDING,
+                note=note,
+                updated=int(time.time() if now is None else now),
+            )
+        )
         return True
+
+    def set_file_state(
+        self, conn: Connection, path: str, state: str, problem: str | None = None, now: float | None = None
+    ) -> None:
+        """Mark a file's processing done or failed (with the problem, shown on the files page and CLI)."""
+        conn.execute(
+            file_status.update()
+            .where(file_status.c.path == path)
+            .values(state=state, problem=problem, updated=int(time.time() if now is None else now))
+        )
 
     def _index_histograms(
         self, conn: Connection, run_number: int, location: str, classes: Mapping[str, str]
@@ -394,6 +499,54 @@ class Catalog:
         number, last = newest
         return number if (now - last).total_seconds() < minutes * 60 else None
 
+    def pending_paths(self) -> list[str]:
+        """Stored files whose processing has not finished (a pass cut short), oldest first."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(files.c.path)
+                    .join(file_status, file_status.c.path == files.c.path)
+                    .where(file_status.c.state == PENDING)
+                    .order_by(files.c.timestamp, files.c.path)
+                ).scalars()
+            )
+
+    def file_reports(self, run_number: int, location: str | None = None) -> dict[str, FileReport]:
+        """Path → processing state, problem, note and skipped objects of a run's files (of one location)."""
+        status_query = sa.select(file_status).where(file_status.c.run_number == run_number)
+        skipped_query = sa.select(skipped_objects).where(skipped_objects.c.run_number == run_number)
+        if location is not None:
+            status_query = status_query.where(file_status.c.path.in_(self._paths(run_number, location)))
+            skipped_query = skipped_query.where(skipped_objects.c.location == location)
+        with self.engine.connect() as conn:
+            rows = conn.execute(status_query).all()
+            skipped_rows = conn.execute(skipped_query.order_by(skipped_objects.c.name)).all()
+        skipped: dict[str, dict[str, tuple[str, str]]] = {}
+        for row in skipped_rows:
+            skipped.setdefault(row.path, {})[row.name] = (row.root_class, row.reason)
+        return {
+            r.path: FileReport(r.path, r.state, r.problem, r.note, skipped.get(r.path, {})) for r in rows
+        }
+
+    def _paths(self, run_number: int, location: str) -> Any:
+        return sa.select(files.c.path).where(files.c.run_number == run_number, files.c.location == location)
+
+    def problem_counts(self, run_numbers: Sequence[int]) -> dict[int, int]:
+        """Files per run whose processing failed or that have undecodable objects (for the run table)."""
+        failed = sa.select(file_status.c.run_number, file_status.c.path).where(
+            file_status.c.run_number.in_(list(run_numbers)), file_status.c.state == FAILED
+        )
+        broken = sa.select(skipped_objects.c.run_number, skipped_objects.c.path).where(
+            skipped_objects.c.run_number.in_(list(run_numbers)),
+            skipped_objects.c.reason.like("cannot decode%"),
+        )
+        union = sa.union(failed, broken).subquery()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(union.c.run_number, sa.func.count()).group_by(union.c.run_number)
+            ).all()
+        return {r[0]: r[1] for r in rows}
+
     def recorded_paths(self, paths: Sequence[str]) -> set[str]:
         """Which of ``paths`` the catalog already lists as files."""
         with self.engine.connect() as conn:
@@ -429,7 +582,7 @@ class Catalog:
         content = {}
         with self.engine.connect() as conn:
             for table in DATA_TABLES:
-                columns = [c for c in table.columns if c.name != "id"]
+                columns = [c for c in table.columns if c.name not in ("id", "updated")]  # not content
                 rows = conn.execute(sa.select(*columns).order_by(*columns)).all()
                 content[table.name] = [tuple(r) for r in rows]
         return content

@@ -233,9 +233,12 @@ class Ingester:
         )
         _write_run_info(target.parent.parent, hlt_mode)
         classes = {key: hist.root_class for key, hist in contents.histograms.items()}
+        skipped = {key: (obj.class_name, obj.reason) for key, obj in contents.skipped.items()}
+        if contents.recovered is not None:
+            log.warning("%s: %s", relative, contents.recovered)
         with self.catalog.engine.begin() as conn:
             self.catalog.add_run(conn, run_number, hlt_mode)
-            self.catalog.add_file(conn, run_file, classes)
+            self.catalog.add_file(conn, run_file, classes, skipped, contents.recovered, self.clock())
 
     def update_subsystems(self, run_numbers: set[int]) -> None:
         with self.catalog.engine.begin() as conn:

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 import sqlalchemy.exc
 
 from overwatch_core import filenames
-from overwatch_core.catalog import Catalog
+from overwatch_core.catalog import DONE, FAILED, Catalog
 from overwatch_core.errors import OverwatchError
-from overwatch_core.histograms import HistogramCache
+from overwatch_core.histograms import FileContents, HistogramCache
 from overwatch_core.ingest import Ingester, IngestReport, rebuild
+from overwatch_core.model import RunFile
 from overwatch_core.settings import Settings
 from overwatch_core.subsystems.base import histograms_with_derived
 from overwatch_core.subsystems.registry import get_subsystem
-from overwatch_core.trending import TrendStore, extract_trends
+from overwatch_core.trending import TrendStore, TrendValue, trend_of
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,42 @@ class LeaderError(OverwatchError):
     category = "Processing already running"
 
 
+class FileProcessingError(OverwatchError):
+    """Processing one stored file failed because of its content; the file is marked failed, others go on."""
+
+    category = "File processing error"
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+#: What a file's content can make processing raise: our own errors (a changed binning, a missing piece),
+#: numpy's and the subsystems' arithmetic and indexing on shapes nobody expected, and a value the database
+#: refuses. Anything else (a lost database, a full disk) is not the file's fault and stops the pass.
+_CONTENT_ERRORS: tuple[type[BaseException], ...] = (
+    OverwatchError,
+    ValueError,
+    ArithmeticError,
+    IndexError,
+    KeyError,
+    TypeError,
+    sqlalchemy.exc.DataError,
+    sqlalchemy.exc.IntegrityError,
+)
+
+
 @dataclass(frozen=True)
 class ProcessReport:
     ingest: IngestReport
     trend_values: int
     alarms: int
+    failed: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
-        return f"{self.ingest.summary()}; {self.trend_values} trend values, {self.alarms} alarms"
+        text = f"{self.ingest.summary()}; {self.trend_values} trend values, {self.alarms} alarms"
+        return text + (f", {len(self.failed)} files failed" if self.failed else "")
 
 
 def open_services(settings: Settings) -> tuple[Catalog, HistogramCache]:
@@ -63,19 +92,38 @@ class Processor:
         self.trends = TrendStore(catalog)
 
     def run_pass(self) -> ProcessReport:
+        """Ingest, then the trends of every file not yet processed: this pass's and any a cut pass left.
+
+        A file whose content breaks processing is logged, marked failed with the problem (shown on the files
+        page and by `overwatch runs`) and not retried; the pass goes on with the next file.
+        """
         report = self.ingester.run_pass()
-        values = alarms = 0
-        for relative in report.stored:
-            counted = self.trend_file(relative)
-            values += counted[0]
-            alarms += counted[1]
-        result = ProcessReport(report, values, alarms)
-        if report.stored:
+        values, alarms, failed = self._trend_pending()
+        result = ProcessReport(report, values, alarms, failed)
+        if report.stored or failed:
             log.info("process pass: %s", result.summary())
         return result
 
     def trend_file(self, relative: str) -> tuple[int, int]:
-        """Trend values of one stored file for every subsystem reading it; returns (values, alarms)."""
+        """Trend values of one stored file for every subsystem reading it; returns (values, alarms).
+
+        Marks the file done, or failed with the problem (then raises FileProcessingError naming the file and,
+        where known, the histogram).
+        """
+        catalog = self.ingester.catalog
+        try:
+            counted = self._trend_file(relative)
+        except _CONTENT_ERRORS as exc:
+            problem = exc.problem if isinstance(exc, FileProcessingError) else f"{type(exc).__name__}: {exc}"
+            log.error("processing %s failed: %s", relative, problem)
+            with catalog.engine.begin() as conn:
+                catalog.set_file_state(conn, relative, FAILED, problem)
+            raise FileProcessingError(relative, problem) from exc
+        with catalog.engine.begin() as conn:
+            catalog.set_file_state(conn, relative, DONE)
+        return counted
+
+    def _trend_file(self, relative: str) -> tuple[int, int]:
         run_number = filenames.parse_run_dir(relative.split("/")[0])
         if run_number is None:
             raise OverwatchError(f"{relative!r} is not below a Run<N> folder")
@@ -87,23 +135,56 @@ class Processor:
         values = alarms = 0
         with self.ingester.catalog.engine.begin() as conn:
             for sub, run_file in readers:
-                definition = get_subsystem(sub.name, self.settings.subsystems)
-                own_files = sub.file_location == sub.name
-                hists = histograms_with_derived(definition, contents.histograms, own_files)
-                extracted = extract_trends(definition, hists)
+                extracted = self._extract(sub.name, sub.file_location == sub.name, contents, run_file)
                 alarms += self.trends.record(conn, run_file, sub.name, extracted, self.settings.trend_alarms)
                 values += len(extracted)
         return values, alarms
 
+    def _extract(
+        self, subsystem: str, own_files: bool, contents: FileContents, run_file: RunFile
+    ) -> list[TrendValue]:
+        """The file's trend values for one subsystem; a failure names the histogram it came from."""
+        definition = get_subsystem(subsystem, self.settings.subsystems)
+        try:
+            hists = histograms_with_derived(definition, contents.histograms, own_files)
+        except _CONTENT_ERRORS as exc:
+            raise FileProcessingError(
+                run_file.path, f"{subsystem}: deriving histograms failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        values = []
+        for source in definition.trending_sources():
+            hist = hists.get(source.hist_name)
+            if hist is None:
+                continue
+            try:
+                values.append(trend_of(source, hist, run_file.n_events))
+            except _CONTENT_ERRORS as exc:
+                raise FileProcessingError(
+                    run_file.path,
+                    f"{subsystem} trend {source.trend_name} of histogram {source.hist_name}: "
+                    f"{type(exc).__name__}: {exc}",
+                ) from exc
+        return values
+
     def recompute_trends(self) -> int:
         """Trend values and alarms of every stored file again, from disk (`overwatch rebuild --trending`)."""
         count = rebuild(self.ingester)
-        for number in self.ingester.catalog.run_numbers():
-            run = self.ingester.catalog.run(number)
-            paths = sorted({f.path for s in run.subsystems for f in s.files})
-            for relative in paths:
-                self.trend_file(relative)
+        self._trend_pending()
         return count
+
+    def _trend_pending(self) -> tuple[int, int, tuple[tuple[str, str], ...]]:
+        """Trends of every pending file: (values, alarms, (path, problem) of the files that failed)."""
+        values = alarms = 0
+        failed: list[tuple[str, str]] = []
+        for relative in self.ingester.catalog.pending_paths():
+            try:
+                counted = self.trend_file(relative)
+            except FileProcessingError as exc:
+                failed.append((relative, exc.problem))
+                continue
+            values += counted[0]
+            alarms += counted[1]
+        return values, alarms, tuple(failed)
 
     @property
     def lease_seconds(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from overwatch_core.alarms import Alarm, AlarmResult
-from overwatch_core.catalog import Catalog, alarm_results, trend_values
+from overwatch_core.catalog import Catalog, alarm_results, trend_missing, trend_values
 from overwatch_core.errors import NotFoundError
 from overwatch_core.model import Histogram, RunFile
-from overwatch_core.subsystems.base import SubsystemDefinition, TrendingSource, trend_value
+from overwatch_core.subsystems.base import SubsystemDefinition, TrendingSource, scale_by_events, trend_value
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +33,47 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class TrendValue:
+    """A trend's value for one file; ``value`` None means no number exists, and ``reason`` says why."""
+
     trend: str
-    value: float
+    value: float | None
     error: float | None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.value is None) == (self.reason is None):
+            raise ValueError(f"{self.trend}: a trend value needs either a number or a reason for none")
 
 
-def extract_trends(definition: SubsystemDefinition, hists: Mapping[str, Histogram]) -> list[TrendValue]:
-    """The value of every trend whose source histogram is in ``hists`` (others are skipped, not errors)."""
+def extract_trends(
+    definition: SubsystemDefinition, hists: Mapping[str, Histogram], n_events: float | None = None
+) -> list[TrendValue]:
+    """The value of every trend whose source histogram is in ``hists`` (others are skipped, not errors).
+
+    ``n_events`` is the file's own event count, which per-event trends divide by. A NaN or infinite result
+    (a broken file) is no value, with the reason, never a number that poisons alarms and plots.
+    """
     values = []
     for source in definition.trending_sources():
         hist = hists.get(source.hist_name)
         if hist is not None:
-            value, error = trend_value(hist, source.kind)
-            values.append(TrendValue(source.trend_name, value, error))
+            values.append(trend_of(source, hist, n_events))
     return values
+
+
+def trend_of(source: TrendingSource, hist: Histogram, n_events: float | None) -> TrendValue:
+    """One trend's value for one file's histogram (see ``extract_trends``)."""
+    if source.per_event:
+        if n_events is None or not math.isfinite(n_events) or n_events <= 0:
+            shown = "unknown" if n_events is None else f"{n_events:g}"
+            reason = f"per-event trend, but the file has {shown} events"
+            return TrendValue(source.trend_name, None, None, reason)
+        hist = scale_by_events(hist, n_events)
+    value, error = trend_value(hist, source.kind)
+    if not math.isfinite(value):
+        reason = f"{source.kind} of {source.hist_name} is {value} (NaN or infinite bins)"
+        return TrendValue(source.trend_name, None, None, reason)
+    return TrendValue(source.trend_name, value, error if error is None or math.isfinite(error) else None)
 
 
 def find_source(definition: SubsystemDefinition, trend: str) -> TrendingSource:
@@ -74,27 +102,56 @@ class TrendStore:
         """Store the file's values (once per file time) and evaluate each trend's alarms; returns alarms."""
         stamp = int(run_file.timestamp.timestamp())
         base = {"run_number": run_file.run_number, "subsystem": subsystem}
-        known = set(
-            conn.execute(
-                sa.select(trend_values.c.trend).where(
-                    trend_values.c.run_number == run_file.run_number,
-                    trend_values.c.subsystem == subsystem,
-                    trend_values.c.timestamp == stamp,
-                )
-            ).scalars()
-        )
+        known = self._known(conn, run_file.run_number, subsystem, stamp)
         new = [v for v in values if v.trend not in known]
-        if new:
+        numbers = [v for v in new if v.value is not None]
+        if numbers:
             conn.execute(
                 trend_values.insert(),
                 [
                     {**base, "trend": v.trend, "timestamp": stamp, "value": v.value, "error": v.error}
-                    for v in new
+                    for v in numbers
                 ],
             )
+        missing = [v for v in new if v.value is None]
+        if missing:
+            conn.execute(
+                trend_missing.insert(),
+                [{**base, "trend": v.trend, "timestamp": stamp, "reason": v.reason} for v in missing],
+            )
         return sum(
-            self._check_alarms(conn, {**base, "trend": v.trend}, stamp, alarms.get(v.trend, ())) for v in new
+            self._check_alarms(conn, {**base, "trend": v.trend}, stamp, alarms.get(v.trend, ()))
+            for v in numbers
         )
+
+    def _known(self, conn: Connection, run_number: int, subsystem: str, stamp: int) -> set[str]:
+        """Trends already recorded (as a number or as missing) for this file time."""
+        known: set[str] = set()
+        for table in (trend_values, trend_missing):
+            known.update(
+                conn.execute(
+                    sa.select(table.c.trend).where(
+                        table.c.run_number == run_number,
+                        table.c.subsystem == subsystem,
+                        table.c.timestamp == stamp,
+                    )
+                ).scalars()
+            )
+        return known
+
+    def missing_within_run(self, subsystem: str, trend: str, run_number: int) -> list[tuple[datetime, str]]:
+        """File times of the run at which the trend has no value, with the reason, in time order."""
+        with self.catalog.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(trend_missing.c.timestamp, trend_missing.c.reason)
+                .where(
+                    trend_missing.c.subsystem == subsystem,
+                    trend_missing.c.trend == trend,
+                    trend_missing.c.run_number == run_number,
+                )
+                .order_by(trend_missing.c.timestamp)
+            ).all()
+        return [(datetime.fromtimestamp(r.timestamp, self.catalog.tz), r.reason) for r in rows]
 
     def _check_alarms(
         self, conn: Connection, key: dict[str, object], stamp: int, alarms: Sequence[Alarm]

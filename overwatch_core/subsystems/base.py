@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, Protocol, runtime_checkable
@@ -224,12 +224,17 @@ class ProcessingOptions:
 
 @dataclass(frozen=True)
 class TrendingSource:
-    """One trend: which histogram feeds it and which number of it is recorded (REF §5.1)."""
+    """One trend: which histogram feeds it and which number of it is recorded (REF §5.1).
+
+    A ``per_event`` trend is taken of the histogram divided by its file's own event count, as the original
+    trended the histograms it had scaled for display (REF §3.3 step 5); without events it has no value.
+    """
 
     trend_name: str
     hist_name: str
     kind: TrendKind
     description: str
+    per_event: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in TREND_PREFIXES:
@@ -237,18 +242,34 @@ class TrendingSource:
 
 
 def trending_sources_from(
-    table: Iterable[tuple[str, str, str]], kinds: Collection[TrendKind]
+    table: Iterable[tuple[str, str, str]],
+    kinds: Collection[TrendKind],
+    per_event: Callable[[str], bool] = lambda _hist_name: False,
 ) -> tuple[TrendingSource, ...]:
     """Trends named ``<prefix><name>`` and described ``"<prefix>: <desc>"`` from (name, desc, hist) rows.
 
-    Kinds form the outer loop, as in the original, so the order of trends matches its listing.
+    Kinds form the outer loop, as in the original, so the order of trends matches its listing. Rows whose
+    histogram ``per_event`` selects are trended per event; their maximum is also kept as counted, as
+    ``max<name>Unscaled`` (mean and standard deviation do not change with a scale).
     """
     rows = tuple(table)
-    return tuple(
-        TrendingSource(f"{TREND_PREFIXES[kind]}{name}", hist_name, kind, f"{TREND_PREFIXES[kind]}: {desc}")
+    sources = [
+        TrendingSource(
+            f"{TREND_PREFIXES[kind]}{name}",
+            hist_name,
+            kind,
+            f"{TREND_PREFIXES[kind]}: {desc}" + (" (per event)" if per_event(hist_name) else ""),
+            per_event(hist_name),
+        )
         for kind in kinds
         for name, desc, hist_name in rows
-    )
+    ]
+    sources += [
+        TrendingSource(f"max{name}Unscaled", hist_name, "max", f"max: {desc} (as counted, not per event)")
+        for name, desc, hist_name in rows
+        if "max" in kinds and per_event(hist_name)
+    ]
+    return tuple(sources)
 
 
 @runtime_checkable

@@ -413,9 +413,12 @@ _TREND_TABLE = (
     *_FASTOR_TRENDS,
 )
 
-#: 30 sources x {max, mean, stdDev} = 90 trends, named as the original named them (REF §5.1).
+#: 30 sources x {max, mean, stdDev} = 90 trends, named as the original named them (REF §5.1); the edge
+#: positions and the six FastOR summaries per event, plus their maximum as counted (``…Unscaled``).
 TRENDING_SOURCES = trending_sources_from(
-    ((name, desc, f"{PREFIX}{name}") for name, desc in _TREND_TABLE), ("max", "mean", "stddev")
+    ((name, desc, f"{PREFIX}{name}") for name, desc in _TREND_TABLE),
+    ("max", "mean", "stddev"),
+    per_event=lambda hist_name: "EdgePos" in hist_name or hist_name in FASTOR_SUMMARY_NAMES,
 )
 
 EMC = EMCSubsystem()

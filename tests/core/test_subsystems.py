@@ -624,12 +624,22 @@ def test_trend_value_of_an_empty_histogram_is_zero() -> None:
 
 def test_trending_sources_are_named_as_the_original() -> None:
     emc_trends = {s.trend_name: s for s in EMC.trending_sources()}
-    assert len(emc_trends) == 90
+    # The original's 30 sources x 3 kinds, plus the maximum as counted of the 22 edge-position and 6
+    # FastOR summary sources, which are trended per event.
+    assert len(emc_trends) == 90 + 22 + 6
     mean_amp = emc_trends["meanAmpEdgePosEMCGAHOffline"]
     assert (mean_amp.hist_name, mean_amp.kind) == (f"{P}AmpEdgePosEMCGAHOffline", "mean")
-    assert mean_amp.description == "mean: Integrated amplitude EMCGAH patch Offline"
+    assert mean_amp.description == "mean: Integrated amplitude EMCGAH patch Offline (per event)"
     assert emc_trends["stdDevFastORL0Time"].kind == "stddev"
     assert emc_trends["maxEvents"].hist_name == f"{P}Events"
+    per_event = {s.hist_name.removeprefix(P) for s in emc_trends.values() if s.per_event}
+    assert per_event == {n for n in per_event if "EdgePos" in n} | {
+        f"FastOR{level}{kind}" for level in ("L0", "L1") for kind in ("", "Amp", "LargeAmp")
+    }
+    assert not emc_trends["maxFastORL0Time"].per_event
+    assert not emc_trends["maxEvents"].per_event
+    unscaled = emc_trends["maxFastORL0Unscaled"]
+    assert (unscaled.hist_name, unscaled.kind, unscaled.per_event) == (f"{P}FastORL0", "max", False)
 
     hlt_trends = {s.trend_name: s for s in HLT.trending_sources()}
     assert len(hlt_trends) == 114
