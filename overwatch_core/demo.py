@@ -20,7 +20,9 @@ The default set (``generate_demo_data`` with ``n_runs=10``), fixed by ``RUN_PLAN
   files are from ``DEFAULT_START`` (24 Nov 2015 18:05:10 Europe/Zurich) and runs follow with short pauses;
 * one extra run, 299887, in HLT mode E (replayed old data, which ingest sets aside), 10 files;
 * runs 300004, 300017 and 300031 have no TPC files: their HLT files carry the TPC histograms
-  (``TPCQA/...``), as the real HLT receiver's files did; other runs' HLT files do not;
+  (``TPCQA/...``), as the real HLT receiver's files did; other runs' HLT files do not. As in the real HLT
+  and DQM receivers' files, the TPC objects are keys of the file's top directory whose names contain "/"
+  (there is no ``TPCQA`` TDirectory);
 * hot FastORs ``HOT_FASTOR_IDS`` = 517, 2222, 3931 (SM 1, SM 6 and DCal SM 15) fire in runs 300003,
   300011, 300018 and 300026 from minute ``HOT_FROM_MINUTE`` = 5 on, i.e. from the sixth file of the run
   (index 5); a run made by ``generate_source_run`` has them too unless ``hot_channels=False``.
@@ -1184,7 +1186,8 @@ def _write_job(job: _Job) -> int:
         for part, rng in rngs:
             totals.add(part.fill(rng, events[minute], minute))
         name = format_received_name(job.subsystem, job.plan.run_number, job.plan.hlt_mode, timestamp, job.tz)
-        write_histograms(job.out_dir / name, totals.snapshot())
+        # Every key at the top level, as the receivers wrote them: TPC's are named "TPCQA/…", no directory.
+        write_histograms(job.out_dir / name, totals.snapshot(), directories=False)
     logger.debug("wrote %s files of %s for run %s", job.plan.n_files, job.subsystem, job.plan.run_number)
     return job.plan.n_files
 

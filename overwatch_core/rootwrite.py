@@ -121,11 +121,31 @@ def _profile_object(hist: Histogram, axes: list[Any], common: dict[str, Any], st
     )
 
 
-def write_histograms(path: str | os.PathLike[str], hists: Mapping[str, Histogram]) -> Path:
-    """Write ``hists`` (keys may contain ``dir/`` prefixes) to ``path`` atomically via a dot-file."""
+#: A key of ``write_histograms``: "dir/name" (split into TDirectories), or the path's parts as a tuple, each
+#: part written as it is: ``("TPCQA/h_tpc_events",)`` is one top-level key with "/" in its name.
+WriteKey = str | tuple[str, ...]
+
+
+def write_histograms(
+    path: str | os.PathLike[str], hists: Mapping[WriteKey, Histogram], *, directories: bool = True
+) -> Path:
+    """Write ``hists`` to ``path`` atomically via a dot-file.
+
+    String keys are split at "/" into TDirectories unless ``directories`` is False: then every string key
+    is one top-level key under its full name, the layout of the HLT and DQM receivers' files
+    (``TPCQA/h_tpc_event_recvertex_0`` is a key of the top directory, there is no ``TPCQA`` directory).
+    """
     target = Path(path)
     tmp = target.with_name(f".{target.name}.writing")
     with uproot.recreate(tmp) as out:
-        out.update({key: to_root_object(hist) for key, hist in hists.items()})  # one write of the directory
+        streamers: list[Any] = []
+        for key, hist in hists.items():
+            parts = key if isinstance(key, tuple) else tuple(key.split("/")) if directories else (key,)
+            directory = out
+            for folder in parts[:-1]:
+                directory = directory.mkdir(folder)  # returns the directory if it exists
+            # uproot's own `update` splits names at "/"; this is the call it makes per object, minus that.
+            ident.add_to_directory(to_root_object(hist), parts[-1], directory, streamers)
+        out.file._cascading.streamers.update_streamers(out.file.sink, streamers)  # one streamer record
     os.replace(tmp, target)
     return target

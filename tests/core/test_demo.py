@@ -15,6 +15,7 @@ import uproot
 from overwatch_core import demo
 from overwatch_core.errors import NotFoundError
 from overwatch_core.filenames import DEFAULT_ZONE, parse_received_name, zone
+from overwatch_core.histograms import read_file
 
 TZ = zone(DEFAULT_ZONE)
 FILES_PER_RUN = 6  # enough for the hot FastORs to appear (from index 5)
@@ -37,11 +38,7 @@ def files_of(directory: Path, run_number: int, subsystem: str) -> list[Path]:
 @functools.lru_cache(maxsize=8)
 def read(path: Path) -> dict[str, tuple[str, np.ndarray]]:
     """ROOT class and bin contents of every histogram (``dir/name``) in a file, read once."""
-    with uproot.open(path) as f:
-        classes = f.classnames(cycle=False, recursive=True)
-        return {
-            name: (cls, np.asarray(f[name].values())) for name, cls in classes.items() if cls != "TDirectory"
-        }
+    return {name: (h.root_class, np.asarray(h.values)) for name, h in read_file(path).histograms.items()}
 
 
 def histograms(path: Path) -> dict[str, str]:
@@ -55,9 +52,8 @@ def values(path: Path, name: str) -> np.ndarray:
 @functools.cache
 def n_events(path: Path) -> float:
     """Bin 1 of the one histogram whose name contains "events", as the original reads it."""
-    with uproot.open(path) as f:
-        (counter,) = [name for name in f.keys(cycle=False, recursive=True) if "events" in name.lower()]
-        return float(f[counter].values()[0])
+    (counter,) = [name for name in read(path) if "events" in name.lower()]
+    return float(values(path, counter)[0])
 
 
 # ------------------------------------------------------------------------------------------ names
@@ -180,17 +176,32 @@ def test_files_are_cumulative(demo_set: demo.DemoSummary) -> None:
 def test_tpc_sources_have_the_bins_the_projections_use(demo_set: demo.DemoSummary) -> None:
     """REF 3.7: pT/eta projections use x bins 71-160, y bins 1-30, z bins 1-25; DCA ones eta bins 0-29."""
     path = files_of(demo_set.out_dir, 300000, "TPC")[-1]
+    hists = read_file(path).histograms
+    for sign in ("pos", "neg"):
+        clusters = hists[f"TPCQA/h_tpc_track_{sign}_recvertex_0_5_7"]
+        x_bins, y_bins, z_bins = clusters.values.shape
+        assert (x_bins, y_bins, z_bins) >= (160, 30, 25)
+        assert clusters.edges[0][70] == 70  # bins 71-160 are "ncl > 70"
+        assert clusters.values[70:160, 0:30, 0:25].sum() > 0.9 * clusters.values.sum()
+        for variables in ("2_5_6", "3_5_6", "4_5_6"):
+            eta = hists[f"TPCQA/h_tpc_track_{sign}_recvertex_{variables}"].edges[1]
+            assert len(eta) - 1 == 30
+            assert eta[15] == pytest.approx(0.0)  # bins 0-14 are the C side, 15-29 the A side
+
+
+@pytest.mark.parametrize(("run_number", "subsystem"), [(300000, "TPC"), (300004, "HLT")])
+def test_tpc_objects_are_top_level_keys_with_a_slash_as_the_receivers_wrote_them(
+    demo_set: demo.DemoSummary, run_number: int, subsystem: str
+) -> None:
+    """No TPCQA TDirectory: top-level keys named "TPCQA/…" (uproot's path lookup cannot reach them)."""
+    path = files_of(demo_set.out_dir, run_number, subsystem)[0]
     with uproot.open(path) as f:
-        for sign in ("pos", "neg"):
-            clusters = f[f"TPCQA/h_tpc_track_{sign}_recvertex_0_5_7"]
-            x_bins, y_bins, z_bins = clusters.values().shape
-            assert (x_bins, y_bins, z_bins) >= (160, 30, 25)
-            assert clusters.axes[0].edges()[70] == 70  # bins 71-160 are "ncl > 70"
-            assert clusters.values()[70:160, 0:30, 0:25].sum() > 0.9 * clusters.values().sum()
-            for variables in ("2_5_6", "3_5_6", "4_5_6"):
-                eta = f[f"TPCQA/h_tpc_track_{sign}_recvertex_{variables}"].axes[1].edges()
-                assert len(eta) - 1 == 30
-                assert eta[15] == pytest.approx(0.0)  # bins 0-14 are the C side, 15-29 the A side
+        classes = f.classnames(recursive=False, cycle=False)
+    tpc = {name: cls for name, cls in classes.items() if name.startswith("TPCQA/")}
+    assert len(tpc) >= 10
+    assert "TPCQA" not in classes
+    assert "TDirectory" not in classes.values()
+    assert set(tpc) <= set(read_file(path).histograms)
 
 
 def test_hlt_files_carry_tpc_only_in_runs_without_tpc_files(demo_set: demo.DemoSummary) -> None:
