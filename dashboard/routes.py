@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.routing import BaseConverter
 
 from dashboard.auth import has_role
 from dashboard.auth.templates import STYLESHEET_KEY
@@ -54,13 +55,39 @@ def _is_stored_file(relative: str) -> bool:
     return bool(_STORED_FILE.match(relative)) and parse_run_dir(relative.split("/", 1)[0]) is not None
 
 
-def download(relative: str) -> ResponseReturnValue:
+class AnyPathConverter(BaseConverter):
+    """Everything after ``/files/``, also empty or starting with ``/``.
+
+    Werkzeug's ``path`` converter (``[^/].*?``) matches neither, and then Dash's catch-all
+    ``/<path:path>`` takes ``files//etc/passwd`` whole and answers with the app shell and 200
+    (``%2F`` is decoded to ``/`` before routing, so ``/files/%2Fetc`` is the same URL).
+    """
+
+    part_isolating = False
+    regex = ".*"
+    weight = 300
+
+
+NOT_A_DOWNLOAD = "No stored ROOT file at this address. The run's ROOT files page lists the files.\n"
+
+
+def download(relative: str = "") -> ResponseReturnValue:
+    """A stored run file as an attachment; anything else under ``/files`` is a plain-text 404."""
     target = resolve_download(services().settings.data_path, relative)
     if target is None:
-        flask.abort(404)
+        response = flask.Response(NOT_A_DOWNLOAD, status=404, mimetype="text/plain")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
     return flask.send_file(
         target, as_attachment=True, download_name=target.name, mimetype="application/octet-stream"
     )
+
+
+def register_downloads(server: flask.Flask) -> None:
+    """Every path below ``/files`` reaches ``download``, never Dash."""
+    server.url_map.converters["anypath"] = AnyPathConverter
+    server.add_url_rule("/files", "download_root", download)
+    server.add_url_rule("/files/<anypath:relative>", "download", download)
 
 
 _CONTACT = """<!doctype html>
@@ -120,7 +147,7 @@ def _legacy(target: str) -> ResponseReturnValue:
 
 def register_routes(server: flask.Flask) -> None:
     server.add_url_rule("/status", "status", status)
-    server.add_url_rule("/files/<path:relative>", "download", download)
+    register_downloads(server)
     server.add_url_rule("/contact", "contact", contact)
     server.add_url_rule("/testing-data-archive", "testing_data_archive", testing_data_archive)
     server.add_url_rule("/monitoring", "legacy_monitoring", lambda: _legacy("/"))

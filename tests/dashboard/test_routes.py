@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from dashboard.routes import resolve_download
+from dashboard.routes import NOT_A_DOWNLOAD, resolve_download
 from dashboard.services import EXTENSION_KEY
 
 STORED = "Run300003/EMC/EMChists.2015_11_24_18_24_13.root"
@@ -251,16 +251,93 @@ def test_download_traversal_is_404(
     client = make_app(traps).server.test_client()
     app_login(client)
     response = client.get(url, follow_redirects=True)
-    assert response.status_code == 404
+    assert_plain_404(response)
     assert b"SQLite" not in response.data
     assert b"secret" not in response.data
 
 
-@pytest.mark.parametrize("url", ["/files//etc/passwd", "/files/%2Fetc%2Fpasswd"])
-def test_absolute_paths_are_not_downloads(logged_in_client: FlaskClient, url: str) -> None:
-    """``/files//x`` is no download route at all (a path may not start with a slash), so Dash answers
-    with its page shell and shows the 404 page in the browser: no file, no attachment."""
-    response = logged_in_client.get(url, follow_redirects=True)
+#: Addresses below /files that are no stored run file: each must be our plain 404, never Dash's shell.
+NOT_DOWNLOADS = [
+    "/files",
+    "/files/",
+    "/files//",
+    "/files///etc/passwd",
+    "/files//etc/passwd",
+    "/files/%2Fetc%2Fpasswd",
+    "/files/%2F%2Fetc%2Fpasswd",
+    "/files/..%2F..%2Foverwatch.sqlite",
+    "/files/%2E%2E%2F%2E%2E%2Foverwatch.sqlite",
+    "/files/Run1/EMC/",
+    "/files/Run300003",
+    "/files/Run300003/",
+    "/files/Run300003/EMC",
+    "/files/Run300003/EMC/",
+    "/files/Run300003//EMC/EMChists.2015_11_24_18_24_13.root",
+    "/files//Run300003/EMC/EMChists.2015_11_24_18_24_13.root",
+    "/files/Run300003/EMC/EMChists.2015_11_24_18_24_13.root/",
+    "/files/Run300003/EMC/EMChists.2015_11_24_19_00_00.root",
+    "/files/Run300003/EMC/EMChists.2015_11_24_19_00_01.root",
+    "/files/Run300003/OUT",
+    "/files/Run300003/OUT/",
+    "/files/Run300003/OUT/EMChists.2015_11_24_19_00_03.root",
+    "/files/no-such-thing",
+    "/files/%00",
+    "/files/index.html",
+]
+
+
+def assert_plain_404(response: TestResponse) -> None:
+    body = response.get_data(as_text=True)
+    assert response.status_code == 404, body[:200]
+    assert response.mimetype == "text/plain"
     assert "Content-Disposition" not in response.headers
-    assert response.mimetype == "text/html"
+    assert "_dash-config" not in body, "not the Dash app shell"
+    assert "<title>" not in body
+    assert body == NOT_A_DOWNLOAD
+
+
+@pytest.mark.parametrize("url", NOT_DOWNLOADS)
+def test_not_a_stored_file_is_404_after_login(
+    make_app: Callable[..., dash.Dash],
+    traps: Path,
+    app_login: Callable[[FlaskClient], TestResponse],
+    url: str,
+) -> None:
+    """Every address below /files is answered by the download route, never by Dash's catch-all."""
+    client = make_app(traps).server.test_client()
+    app_login(client)
+    assert_plain_404(client.get(url))
+    head = client.head(url)
+    assert (head.status_code, head.data) == (404, b"")
+
+
+@pytest.mark.parametrize("url", NOT_DOWNLOADS)
+def test_not_a_stored_file_needs_login_like_every_page(app_client: FlaskClient, url: str) -> None:
+    """Logged out, the gate answers first, as for every page: to the login form, nothing else."""
+    response = app_client.get(url)
+    assert response.status_code == 302
+    assert response.location.startswith("/login?next=")
     assert b"root:" not in response.data
+
+
+def test_absolute_paths_are_not_downloads(logged_in_client: FlaskClient) -> None:
+    """``%2F`` reaches the app decoded, so ``/files/%2Fetc%2Fpasswd`` is ``/files//etc/passwd``."""
+    for url in ("/files//etc/passwd", "/files/%2Fetc%2Fpasswd"):
+        response = logged_in_client.get(url, follow_redirects=True)
+        assert_plain_404(response)
+        assert b"root:" not in response.data
+
+
+def test_files_route_takes_every_path_below_files(app: dash.Dash) -> None:
+    """The routing itself: no address below /files reaches Dash's ``<path:path>`` catch-all."""
+    adapter = app.server.url_map.bind("localhost")
+    for url in ["/files", "/files/", "/files//etc/passwd", "/files/Run1/EMC/", "/files/" + STORED]:
+        endpoint, _ = adapter.match(url)
+        assert endpoint in {"download", "download_root"}, url
+
+
+def test_a_page_next_to_files_is_still_dash(logged_in_client: FlaskClient) -> None:
+    """Only ``/files`` and below are downloads: ``/filesystem`` is an unknown page of the app."""
+    response = logged_in_client.get("/filesystem")
+    assert response.status_code == 200
+    assert "<title>Overwatch</title>" in response.get_data(as_text=True)
