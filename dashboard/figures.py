@@ -244,11 +244,13 @@ def downsample(hist: Histogram, budget: int) -> tuple[Histogram, tuple[int, ...]
     A 2000×2000 map costs the browser 26 MB of JSON (stack notes §5); merged blocks keep the picture and
     the totals. Counts and variances are summed; profiles are averaged, weighted by their entries when the
     raw sums are known. Factors are whole numbers, preferably dividing the bin count; otherwise the last
-    block of an axis is narrower, and its edges say so. Factors of 1 mean nothing was merged.
+    block of an axis is narrower, and its edges say so. Factors of 1 mean nothing was merged. An axis with
+    bin labels is never merged (a block has no one label); such axes are short, and the others make room.
     """
     if budget < 1:
         raise ValueError(f"the cell budget must be at least 1, got {budget}")
-    factors = _factors(hist.values.shape, budget)
+    labelled = tuple(bool(hist.axis_labels(axis)) for axis in range(hist.ndim))
+    factors = _factors(hist.values.shape, budget, labelled)
     if all(f == 1 for f in factors):
         return hist, factors
     merged = hist
@@ -258,15 +260,22 @@ def downsample(hist: Histogram, budget: int) -> tuple[Histogram, tuple[int, ...]
     return merged, factors
 
 
-def _factors(shape: tuple[int, ...], budget: int) -> tuple[int, ...]:
-    """Grow the factor of the axis with the most remaining bins until the product fits the budget."""
+def _factors(shape: tuple[int, ...], budget: int, fixed: tuple[bool, ...]) -> tuple[int, ...]:
+    """Grow the factor of the free axis with the most remaining bins until the product fits the budget.
+
+    ``fixed`` axes keep factor 1; when they alone exceed the budget, the free axes merge down to one bin.
+    """
     factors = [1] * len(shape)
+    free = [a for a in range(len(shape)) if not fixed[a]]
 
     def remaining(axis: int) -> int:
         return -(-shape[axis] // factors[axis])
 
     while math.prod(remaining(a) for a in range(len(shape))) > budget:
-        widest = max(range(len(shape)), key=remaining)
+        growing = [a for a in free if remaining(a) > 1]
+        if not growing:
+            break
+        widest = max(growing, key=remaining)
         factors[widest] += 1
     return tuple(_divisor_near(n, f) for n, f in zip(shape, factors, strict=True))
 
@@ -326,6 +335,8 @@ def _project_xy(hist: Histogram) -> Histogram:
         axis_titles=(titles[0], titles[1], f"sum over {titles[2] or 'z'}"),
         root_class="TH2D",
         profile=None,
+        labels=hist.labels[:2],
+        stats=None,
     )
 
 
@@ -343,11 +354,13 @@ class _View:
 
 @dataclass(frozen=True)
 class _Axis:
-    """How one axis is drawn: bins it keeps, their drawn edges (log-safe) and whether it is logarithmic."""
+    """How one axis is drawn: bins it keeps, their drawn edges (log-safe), whether it is logarithmic, and
+    the bin labels of the kept bins (empty for a numeric axis)."""
 
     keep: slice
     edges: FloatArray
     log: bool
+    labels: tuple[str, ...] = ()
 
 
 @dataclass
@@ -365,21 +378,21 @@ class _Drawing:
     legend: bool = False
 
 
-def _axis(edges: FloatArray, log: bool) -> _Axis:
+def _axis(edges: FloatArray, log: bool, labels: tuple[str, ...] = ()) -> _Axis:
     """Edges as drawn, so that a log axis shows every bin that has a positive part.
 
     Bins wholly ≤ 0 are left out; a first bin from ≤ 0 (cluster energies from 0) gets a low edge one bin
     ratio below its high edge, and the hover still names the real edge. A log axis without two positive
-    edges falls back to linear rather than draw nothing.
+    edges falls back to linear rather than draw nothing. Bin labels follow the bins that are kept.
     """
     positive = np.flatnonzero(edges > 0)
     if not log or positive.size < 2:
-        return _Axis(slice(None), edges, False)
+        return _Axis(slice(None), edges, False, labels)
     first = int(positive[0])
     if first == 0:
-        return _Axis(slice(None), edges, True)
+        return _Axis(slice(None), edges, True, labels)
     low = edges[first] ** 2 / edges[first + 1]
-    return _Axis(slice(first - 1, None), np.concatenate(([low], edges[first:])), True)
+    return _Axis(slice(first - 1, None), np.concatenate(([low], edges[first:])), True, labels[first - 1 :])
 
 
 def _centres(drawn: _Axis) -> FloatArray:
@@ -415,7 +428,7 @@ def _value_title(display_title: str | None, hist: Histogram, axis: int) -> str:
 def _lines(hist: ProcessedHistogram, view: _View) -> _Drawing:
     """Every layer as steps or markers with error bars; several layers get a legend."""
     first = hist.layers[0].hist
-    x = _axis(first.edges[0], view.display.log_x)
+    x = _axis(first.edges[0], view.display.log_x, first.axis_labels(0))
     drawing = _Drawing(
         [],
         "stack" if len(hist.layers) > 1 else "profile" if _is_profile(first) else "steps",
@@ -436,7 +449,7 @@ def _lines(hist: ProcessedHistogram, view: _View) -> _Drawing:
 
 def _layer_traces(layer: Layer, shown: Histogram, index: int, drawing: _Drawing, view: _View) -> list[Any]:
     """A marker trace (profiles, styled layers) or a step line plus an invisible hover/error trace."""
-    x = _axis(shown.edges[0], drawing.x.log)
+    x = _axis(shown.edges[0], drawing.x.log, shown.axis_labels(0))
     values = _means(shown)[x.keep]
     if view.display.log_y:
         values = np.where(values > 0, values, np.nan)
@@ -470,7 +483,9 @@ def _points(
     customdata = _coordinates(np.stack(columns, axis=-1), float(np.min(np.diff(real))))
     styled = layer.style.marker is not None or _is_profile(shown)
     size = (3 if view.compact else 5) if values.size <= 200 else (2 if view.compact else 3)
+    labelled = {"text": [root_text(label) for label in x.labels]} if x.labels else {}
     return {
+        **labelled,
         "type": "scatter",
         "x": _coordinates(_centres(x), float(np.min(np.diff(x.edges)))),
         "y": _data(values),
@@ -495,7 +510,9 @@ def _points(
             "width": 0,
         },
         "customdata": customdata,
-        "hovertemplate": _hover_1d(drawing, shown.profile is not None, layer.label if drawing.legend else ""),
+        "hovertemplate": _hover_1d(
+            drawing, shown.profile is not None, layer.label if drawing.legend else "", bool(x.labels)
+        ),
         "name": layer.label,
         "legendgroup": layer.label,
         "showlegend": drawing.legend and styled,
@@ -509,12 +526,14 @@ def _means(hist: Histogram) -> FloatArray:
     return np.where(hist.profile.sum_w > 0, hist.values, np.nan)
 
 
-def _hover_1d(drawing: _Drawing, profile: bool, label: str) -> str:
+def _hover_1d(drawing: _Drawing, profile: bool, label: str, labelled: bool = False) -> str:
+    """The bin ([low, high), and its label on a labelled axis), its content ± error (and entries)."""
     x_name = drawing.x_title or "x"
     y_name = drawing.y_title or ("mean" if profile else "content")
     entries = "<br>entries: %{customdata[3]:.6~g}" if profile else ""
+    bin_label = "%{text} " if labelled else ""
     return (
-        f"{x_name}: [%{{customdata[0]:.6~g}}, %{{customdata[1]:.6~g}})<br>"
+        f"{x_name}: {bin_label}[%{{customdata[0]:.6~g}}, %{{customdata[1]:.6~g}})<br>"
         f"{y_name}: %{{y:.6~g}} ± %{{customdata[2]:.2~g}}{entries}<extra>{label}</extra>"
     )
 
@@ -541,8 +560,8 @@ def _projected_map(hist: ProcessedHistogram, view: _View) -> _Drawing:
 def _heatmap(source: Histogram, view: _View) -> _Drawing:
     """One map: downsampled to the budget, log-safe axes, a note when rebinned or empty."""
     shown, factors = downsample(source, view.budget)
-    x = _axis(shown.edges[0], view.display.log_x)
-    y = _axis(shown.edges[1], view.display.log_y)
+    x = _axis(shown.edges[0], view.display.log_x, shown.axis_labels(0))
+    y = _axis(shown.edges[1], view.display.log_y, shown.axis_labels(1))
     content = _means(shown)[x.keep, y.keep]
     drawing = _Drawing(
         [],
@@ -569,7 +588,9 @@ def _heatmap_trace(
     z_title = _value_title(view.display.z_title, shown, 2)
     log_z = view.display.log_z
     z = _log10(content) if log_z else content
+    labelled = {"text": _cell_labels(shown, drawing, x, y)} if x.labels or y.labels else {}
     return {
+        **labelled,
         "type": "heatmap",
         "x": _coordinates(x.edges, float(np.min(np.diff(x.edges)))),
         "y": _coordinates(y.edges, float(np.min(np.diff(y.edges)))),
@@ -640,13 +661,33 @@ def _power_label(mantissa: int, exponent: int) -> str:
     return power if mantissa == 1 else f"{mantissa}×{power}"
 
 
+def _cell_labels(shown: Histogram, drawing: _Drawing, x: _Axis, y: _Axis) -> list[list[str]]:
+    """Per cell (ny × nx, like z) the hover lines of the labelled axes: ``title: label [low, high)<br>``."""
+
+    def lines(axis: _Axis, real: FloatArray, title: str) -> list[str]:
+        if not axis.labels:
+            return [""] * (real.size - 1)
+        return [
+            f"{title}: {root_text(label) + ' ' if label else ''}[{low:.6g}, {high:.6g})<br>"
+            for label, low, high in zip(axis.labels, real[:-1], real[1:], strict=True)
+        ]
+
+    columns = lines(x, shown.edges[0][x.keep.start or 0 :], drawing.x_title or "x")
+    rows = lines(y, shown.edges[1][y.keep.start or 0 :], drawing.y_title or "y")
+    return [[column + row for column in columns] for row in rows]
+
+
 def _hover_2d(drawing: _Drawing, z_title: str, log_z: bool) -> str:
+    """The cell's x and y ranges; a labelled axis' line comes from ``%{text}`` (label and range)."""
     value = "%{customdata[4]:.6~g}" if log_z else "%{z:.6~g}"
-    return (
-        f"{drawing.x_title or 'x'}: [%{{customdata[0]:.6~g}}, %{{customdata[1]:.6~g}})<br>"
-        f"{drawing.y_title or 'y'}: [%{{customdata[2]:.6~g}}, %{{customdata[3]:.6~g}})<br>"
-        f"{z_title or 'content'}: {value}<extra></extra>"
-    )
+    x_line = f"{drawing.x_title or 'x'}: [%{{customdata[0]:.6~g}}, %{{customdata[1]:.6~g}})<br>"
+    y_line = f"{drawing.y_title or 'y'}: [%{{customdata[2]:.6~g}}, %{{customdata[3]:.6~g}})<br>"
+    y_labelled = drawing.y is not None and bool(drawing.y.labels)
+    if drawing.x.labels:  # the text holds the x line, and the y line when y is labelled too
+        x_line, y_line = "%{text}", ("" if y_labelled else y_line)
+    elif y_labelled:
+        y_line = "%{text}"
+    return f"{x_line}{y_line}{z_title or 'content'}: {value}<extra></extra>"
 
 
 def _downsample_meta(source: Histogram, shown: Histogram, factors: tuple[int, ...]) -> dict[str, list[int]]:
@@ -762,7 +803,20 @@ def _axis_layout(
     }
     if value_range is not None:
         axis["range"] = _range(value_range, drawn)
+    if drawn.labels:
+        axis.update(_label_ticks(drawn))
     return axis
+
+
+def _label_ticks(drawn: _Axis) -> dict[str, Any]:
+    """Bin labels as the axis' ticks, at the centres of the labelled bins (as ROOT draws them)."""
+    centres = _centres(drawn)
+    named = [i for i, label in enumerate(drawn.labels) if label]
+    return {
+        "tickmode": "array",
+        "tickvals": [float(centres[i]) for i in named],
+        "ticktext": [root_text(drawn.labels[i]) for i in named],
+    }
 
 
 def _range(value_range: tuple[float, float], drawn: _Axis) -> list[float | None]:

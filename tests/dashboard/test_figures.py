@@ -45,6 +45,7 @@ def make_hist(
     axis_titles: tuple[str, ...] = (),
     profile: ProfileSums | None = None,
     name: str = "h",
+    labels: tuple[tuple[str, ...], ...] = (),
 ) -> Histogram:
     """Unit-width bins from 0 unless edges are given; Poisson variances by default."""
     array = np.asarray(values, dtype=np.float64)
@@ -59,6 +60,7 @@ def make_hist(
         axis_titles=axis_titles,
         entries=float(array.sum()),
         profile=profile,
+        labels=labels,
     )
 
 
@@ -263,6 +265,118 @@ def test_th3_is_shown_as_its_xy_projection_with_a_note() -> None:
     np.testing.assert_array_equal(fig.data[0].z, values.sum(axis=2).T)
     assert fig.layout.meta["kind"] == "projection"
     assert any("projection" in a.text for a in fig.layout.annotations)
+
+
+# --- bin labels ---------------------------------------------------------------------------------------------
+
+
+def test_th1_bin_labels_are_the_x_ticks_at_the_bin_centres() -> None:
+    hist = make_hist([1.0, 4.0, 9.0], [[0, 1, 3, 6]], labels=(("EMC", "DCal", "PHOS"),))
+    fig = validated(figure(processed(hist)))
+    xaxis = fig.layout.xaxis
+    assert xaxis.tickmode == "array"
+    assert list(xaxis.ticktext) == ["EMC", "DCal", "PHOS"]
+    np.testing.assert_allclose(xaxis.tickvals, [0.5, 2, 4.5])
+    points = fig.data[1]
+    np.testing.assert_allclose(points.x, xaxis.tickvals)  # each label under its own bin's content
+    np.testing.assert_array_equal(points.y, [1, 4, 9])
+    assert list(points.text) == ["EMC", "DCal", "PHOS"]
+    assert points.hovertemplate.startswith("x: %{text} [%{customdata[0]")
+    assert fig.layout.yaxis.tickmode is None, "the value axis stays numeric"
+
+
+def test_numeric_axes_have_no_label_ticks() -> None:
+    fig = figure(processed(make_hist([1.0, 2.0])))
+    assert fig.layout.xaxis.tickmode is None
+    assert fig.data[1].text is None
+    assert "%{text}" not in fig.data[1].hovertemplate
+
+
+def test_unlabelled_bins_of_a_labelled_axis_get_no_tick() -> None:
+    hist = make_hist([1.0, 2.0, 3.0, 4.0], labels=(("first", "", "third", ""),))
+    xaxis = figure(processed(hist)).layout.xaxis
+    assert list(xaxis.ticktext) == ["first", "third"]
+    np.testing.assert_allclose(xaxis.tickvals, [0.5, 2.5])
+
+
+def test_bin_labels_are_escaped_and_read_as_tlatex() -> None:
+    hist = make_hist([1.0, 2.0], labels=(("<b>x</b> & y", "p_{T} #gamma"),))
+    fig = validated(figure(processed(hist)))
+    assert list(fig.layout.xaxis.ticktext) == ["&lt;b&gt;x&lt;/b&gt; &amp; y", "p<sub>T</sub> γ"]
+
+
+def test_th2_bin_labels_on_both_axes_sit_on_their_rows_and_columns() -> None:
+    values = np.zeros((3, 2))
+    values[2, 1] = 7.0  # x bin "c", y bin "v"
+    hist = make_hist(values, labels=(("a", "b", "c"), ("u", "v")), axis_titles=("cut", "stage"))
+    fig = validated(figure(processed(hist)))
+    (heatmap,) = fig.data
+    assert list(fig.layout.xaxis.ticktext) == ["a", "b", "c"]
+    np.testing.assert_allclose(fig.layout.xaxis.tickvals, [0.5, 1.5, 2.5])
+    assert list(fig.layout.yaxis.ticktext) == ["u", "v"]
+    np.testing.assert_allclose(fig.layout.yaxis.tickvals, [0.5, 1.5])
+    z = np.asarray(heatmap.z)
+    assert z[1][2] == 7, "z is values transposed: row = y bin, column = x bin"
+    assert heatmap.text[1][2] == "cut: c [2, 3)<br>stage: v [1, 2)<br>"
+    assert heatmap.hovertemplate == "%{text}content: %{z:.6~g}<extra></extra>"
+
+
+def test_th2_with_one_labelled_axis_keeps_the_numeric_hover_of_the_other() -> None:
+    hist = make_hist(np.ones((2, 3)), labels=((), ("u", "v", "w")))
+    fig = validated(figure(processed(hist)))
+    assert fig.layout.xaxis.tickmode is None
+    assert list(fig.layout.yaxis.ticktext) == ["u", "v", "w"]
+    heatmap = fig.data[0]
+    assert heatmap.text[2][0] == "y: w [2, 3)<br>"
+    assert heatmap.hovertemplate.startswith("x: [%{customdata[0]:.6~g}, %{customdata[1]:.6~g})<br>%{text}")
+
+
+def test_labels_follow_the_bins_a_log_axis_keeps() -> None:
+    hist = make_hist([1.0, 2.0, 3.0, 4.0], [[-2, -1, 0, 1, 2]], labels=(("n2", "n1", "z", "p1"),))
+    fig = figure(processed(hist, display=DisplayOptions(log_x=True)))
+    xaxis = fig.layout.xaxis
+    assert xaxis.type == "log"
+    assert list(xaxis.ticktext) == ["z", "p1"]
+    np.testing.assert_allclose(xaxis.tickvals, fig.data[1].x)
+
+
+def test_a_labelled_axis_is_never_downsampled() -> None:
+    labels = tuple(f"bin {i}" for i in range(100))
+    hist = make_hist(np.ones(100), labels=(labels,))
+    same, factors = downsample(hist, 10)
+    assert (same, factors) == (hist, (1,))
+    assert list(figure(processed(hist), cell_budget=10).layout.xaxis.ticktext) == list(labels)
+
+
+def test_a_map_is_downsampled_along_its_numeric_axis_only() -> None:
+    labels = tuple(f"cut {i}" for i in range(50))
+    values = np.zeros((50, 2000))
+    values[37, 1234] = 5.0
+    hist = make_hist(values, labels=(labels, ()))
+    small, factors = downsample(hist, 10_000)
+    assert factors == (1, 10)
+    assert small.labels == hist.labels
+    fig = validated(figure(processed(hist), cell_budget=10_000))
+    assert fig.layout.meta["downsampled"] == {"factors": [1, 10], "from": [50, 2000], "to": [50, 200]}
+    assert list(fig.layout.xaxis.ticktext) == list(labels)
+    np.testing.assert_allclose(fig.layout.xaxis.tickvals, np.arange(50) + 0.5)
+    z = np.asarray(fig.data[0].z)
+    assert z[123][37] == 5, "the filled cell stays in the column of its label"
+    assert fig.data[0].text[123][37].startswith("x: cut 37 [37, 38)<br>")
+
+
+def test_labelled_axes_beyond_the_budget_are_drawn_whole() -> None:
+    hist = make_hist(np.ones((30, 40)), labels=(tuple("abcdefghijklmnopqrstuvwxyz0123"), ()))
+    small, factors = downsample(hist, 10)
+    assert factors == (1, 40), "the numeric axis merges down to one bin, the labelled one stays"
+    assert small.values.shape == (30, 1)
+
+
+def test_a_labelled_th3_projection_keeps_its_x_and_y_labels() -> None:
+    hist = make_hist(np.ones((2, 3, 4)), labels=(("a", "b"), ("u", "v", "w"), ("1", "2", "3", "4")))
+    fig = validated(figure(processed(hist)))
+    assert list(fig.layout.xaxis.ticktext) == ["a", "b"]
+    assert list(fig.layout.yaxis.ticktext) == ["u", "v", "w"]
 
 
 # --- downsampling -------------------------------------------------------------------------------------------
