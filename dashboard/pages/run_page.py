@@ -142,13 +142,24 @@ def sidebar(
 # --- main area -------------------------------------------------------------------------------------------
 
 
+#: The information label of a histogram's statistics (mean, std dev, entries and where they come from).
+STATISTICS = "Statistics"
+
+
 def information(hist: ProcessedHistogram) -> dbc.Card | None:
     if not hist.information:
         return None
-    rows = [
-        html.Div([html.Strong(f"{label}: "), html.Span(text)]) for label, text in hist.information.items()
-    ]
+    rows = [_information_row(label, text) for label, text in hist.information.items()]
     return dbc.Card(dbc.CardBody(rows, className="py-2 small"), className="mt-1 info-panel")
+
+
+def _information_row(label: str, text: str) -> html.Div:
+    """One ``label: text`` line; the statistics stay one muted line (cut with … in a grid cell, whole on
+    hover)."""
+    content = [html.Strong(f"{label}: "), html.Span(text)]
+    if label != STATISTICS:
+        return html.Div(content)
+    return html.Div(content, className="info-statistics text-muted text-truncate", title=f"{label}: {text}")
 
 
 def histogram_card(hist: ProcessedHistogram, *, compact: bool = False) -> html.Div:

@@ -155,7 +155,8 @@ def test_apply_a_slice_then_back_forward_and_reload(
     wait_until(lambda: description(dash_duo).startswith("Full run"), msg="the full run")
     full = l0_card(dash_duo)
     assert full is not None
-    assert full["info"] == f"Threshold: 0.01\nFast OR Hot Channels ID: {HOT_LIST}"
+    assert full["info"].startswith(f"Threshold: 0.01\nFast OR Hot Channels ID: {HOT_LIST}\nStatistics: mean ")
+    assert full["info"].endswith("(from fill-time sums stored in the file)")
     full_url = dash_duo.driver.current_url
     assert banner(dash_duo) is None
 
@@ -178,7 +179,8 @@ def test_apply_a_slice_then_back_forward_and_reload(
     )
     sliced = l0_card(dash_duo)
     assert sliced is not None
-    assert sliced["info"] == f"Threshold: 0.1\nFast OR Hot Channels ID: {HOT_LIST}"
+    assert sliced["info"].startswith(f"Threshold: 0.1\nFast OR Hot Channels ID: {HOT_LIST}\nStatistics: ")
+    assert sliced["info"].endswith("(from bin centres (computed histogram, as ROOT after a subtraction))")
     assert sliced["n"] == full["n"] == 5000, "one point per FastOR"
     assert sliced["y"] != full["y"], "the figure shows other data"
     wait_idle(dash_duo)

@@ -206,6 +206,12 @@ def test_run_page_one_histogram_with_hot_channels(render: Render) -> None:
     assert graph.figure.data, "the figure has traces"
     (panel,) = by_class(main, "info-panel")
     assert "Fast OR Hot Channels ID" in text(panel)
+    (statistics,) = by_class(panel, "info-statistics")
+    assert text(statistics).startswith("Statistics: mean ")
+    assert text(statistics).endswith("(from fill-time sums stored in the file)"), "a stored histogram"
+    assert statistics.title == text(statistics), "the whole line on hover when it is cut"
+    assert {"text-truncate", "text-muted"} <= set(statistics.className.split()), "one small muted line"
+    assert by_class(panel, "small"), "the panel is small text"
     assert [text(a) for a in by_class(sidebar(page), "active")] == ["FastORL0"]
 
 
