@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= demo-data
 DEMO_ENV := OVERWATCH_DATA_FOLDER=$(DEMO_DIR)/data
@@ -18,6 +19,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,celery]'
 	touch $(STAMP)
 
+# The test-only extra: real ROOT writes the fixture corpus of tests/rootcorpus (not needed by the demo).
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,celery,rootfiles]'
+	touch $(TEST_STAMP)
+
 # Debian's chromium and chromium-driver run the browser tests; redis-server backs the Celery test
 # (the tests start and stop their own redis on 127.0.0.1). Installed only when missing.
 browser-deps:
@@ -28,7 +34,7 @@ browser-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver redis-server; \
 	fi
 
-test: venv browser-deps
+test: $(TEST_STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 # Fresh demo data, one processing pass, then live replay + processing loop + dashboard until Ctrl-C.

@@ -532,9 +532,9 @@ class Catalog:
         return sa.select(files.c.path).where(files.c.run_number == run_number, files.c.location == location)
 
     def problem_counts(self, run_numbers: Sequence[int]) -> dict[int, int]:
-        """Files per run whose processing failed or that have undecodable objects (for the run table)."""
+        """Files per run with a problem (processing failed, trend values missing) or undecodable objects."""
         failed = sa.select(file_status.c.run_number, file_status.c.path).where(
-            file_status.c.run_number.in_(list(run_numbers)), file_status.c.state == FAILED
+            file_status.c.run_number.in_(list(run_numbers)), file_status.c.problem.is_not(None)
         )
         broken = sa.select(skipped_objects.c.run_number, skipped_objects.c.path).where(
             skipped_objects.c.run_number.in_(list(run_numbers)),

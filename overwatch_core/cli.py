@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import diskcache
 
 from overwatch_core import demo, filenames
 from overwatch_core.archive import ARCHIVE_NAME, plan_archive, write_archive
-from overwatch_core.catalog import Catalog, RunPage
+from overwatch_core.catalog import Catalog, FileReport, RunPage
 from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.ingest import rebuild
@@ -101,7 +101,10 @@ def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
     processor = _processor(settings)
     with leader_lock(processor.ingester.catalog, processor.lease_seconds) as renew:
         if not args.watch:
-            print(f"process: {processor.run_pass().summary()}")
+            report = processor.run_pass()
+            print(f"process: {report.summary()}")
+            for path, problem in report.failed:
+                print(f"  failed: {path}: {problem}")
             return 0
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -152,6 +155,8 @@ def cmd_trend(settings: Settings, args: argparse.Namespace) -> int:
     else:
         run = args.run if args.run is not None else max(catalog.run_numbers(), default=0)
         points = store.within_run(args.subsystem, args.trend, run)
+        for stamp, reason in store.missing_within_run(args.subsystem, args.trend, run):
+            print(f"{run:>8}  {stamp:%Y-%m-%d %H:%M:%S}  no value: {reason}")
     if not points:
         print(f"no values of {args.trend} for {args.subsystem}")
     for p in points:
@@ -271,8 +276,8 @@ def _via(name: str, location: str) -> str:
     return "" if name == location else f" via {location}"
 
 
-def format_run_table(page: RunPage, tz_name: str) -> str:
-    """A plain-text table of one page of runs."""
+def format_run_table(page: RunPage, tz_name: str, problems: Mapping[int, int] | None = None) -> str:
+    """A plain-text table of one page of runs; ``problems`` counts files with problems per run."""
     lines = [f"{'run':>8}  {'mode':4}  {'start (' + tz_name + ')':28}  subsystems (files)"]
     for run in page.runs:
         start = run.start.strftime("%a %d %b %Y %H:%M:%S") if run.start else "-"
@@ -280,7 +285,9 @@ def format_run_table(page: RunPage, tz_name: str) -> str:
             f"{name} ({count}{_via(name, run.file_locations[name])})"
             for name, count in run.file_counts.items()
         )
-        lines.append(f"{run.run_number:>8}  {run.hlt_mode:4}  {start:28}  {subs}")
+        count = (problems or {}).get(run.run_number, 0)
+        flag = f"  PROBLEMS in {count} file(s): overwatch files {run.run_number}" if count else ""
+        lines.append(f"{run.run_number:>8}  {run.hlt_mode:4}  {start:28}  {subs}{flag}")
     lines.append(
         f"Showing runs {page.first_index}–{page.last_index} of {page.total} (page {page.page}/{page.pages})"
     )
@@ -290,11 +297,47 @@ def format_run_table(page: RunPage, tz_name: str) -> str:
 def cmd_runs(settings: Settings, args: argparse.Namespace) -> int:
     catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
     page = catalog.runs_page(args.page, args.per_page)
-    print(format_run_table(page, settings.timezone))
+    problems = catalog.problem_counts([r.run_number for r in page.runs])
+    print(format_run_table(page, settings.timezone, problems))
     ongoing = catalog.ongoing_run(datetime.now(filenames.zone(settings.timezone)), settings.ongoing_minutes)
     if ongoing is not None:
         print(f"Run {ongoing} is ongoing.")
     return 0
+
+
+def cmd_files(settings: Settings, args: argparse.Namespace) -> int:
+    """A run's stored files with their processing state, problems and the objects that are not shown."""
+    catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
+    run = catalog.run(args.run)
+    locations = sorted({s.file_location for s in run.subsystems if args.subsystem in (None, s.name)})
+    if not locations:
+        run.subsystem(args.subsystem)  # raises NotFoundError listing the run's subsystems
+    for location in locations:
+        reports = catalog.file_reports(run.run_number, location)
+        files = next(s.files for s in run.subsystems if s.file_location == location)
+        print(f"Run {run.run_number} {location}: {len(files)} files")
+        for run_file in files:
+            report = reports.get(run_file.path)
+            print(f"  {run_file.timestamp:%Y-%m-%d %H:%M:%S}  {run_file.path}  {_state(report)}")
+            for line in _report_lines(report):
+                print(f"      {line}")
+    return 0
+
+
+def _state(report: FileReport | None) -> str:
+    return "recorded before file states were kept" if report is None else report.state
+
+
+def _report_lines(report: FileReport | None) -> list[str]:
+    if report is None:
+        return []
+    lines = [f"PROBLEM: {report.problem}"] if report.problem else []
+    lines += [f"note: {report.note}"] if report.note else []
+    lines += [
+        f"{'UNDECODABLE' if reason.startswith('cannot decode') else 'not shown'}: {name} ({cls}): {reason}"
+        for name, (cls, reason) in report.skipped.items()
+    ]
+    return lines
 
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -373,6 +416,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live-files", type=int, default=60, help="minutes of data in the live run (default 60)")
     p.add_argument("--cadence", type=float, default=20.0, help="seconds between live minutes (default 20)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "files",
+        help="list a run's stored files: processing state, problems, objects not shown and why",
+        epilog="example: overwatch files 300003 EMC",
+    )
+    p.add_argument("run", type=int, help="run number")
+    p.add_argument("subsystem", nargs="?", help="only this subsystem (default: all)")
+    p.set_defaults(func=cmd_files)
 
     p = sub.add_parser("runs", help="print a table of runs, newest first")
     p.add_argument("--page", type=int, default=1, help="page number (default 1)")

@@ -324,7 +324,18 @@ def _decode_object(path: str | os.PathLike[str], key: str, obj: Any, class_name:
         profile=profile,
         labels=_labels(axes),
         stats=_fill_stats(obj, ndim),
+        flow=(0.0, 0.0) if profile is not None else _flow_sums(obj, values),
     )
+
+
+def _flow_sums(obj: Any, values: FloatArray) -> tuple[float, float]:
+    """Σ contents and Σ squared errors of the flow bins: everything minus the inner bins."""
+    with_flow = np.asarray(obj.values(flow=True), dtype=np.float64)
+    sumw2 = obj.member("fSumw2")
+    stored = sumw2 is not None and len(sumw2) > 0
+    errors = np.asarray(obj.variances(flow=True), dtype=np.float64) if stored else np.abs(with_flow)
+    inner_errors = errors[tuple(slice(1, -1) for _ in range(values.ndim))]
+    return float(with_flow.sum() - values.sum()), float(errors.sum() - inner_errors.sum())
 
 
 def _variances(obj: Any, values: FloatArray, profile: bool) -> FloatArray:

@@ -72,7 +72,8 @@ class Histogram:
     ``labels`` holds, per axis, the alphanumeric bin labels (one string per bin, ``""`` where a bin has
     none), or an empty tuple for an axis without labels. ``stats`` are the fill-time sums of a histogram as
     stored in a file; a computed histogram (a time slice, a projection) has none and its statistics come
-    from bin centres, as ROOT's do after a subtraction.
+    from bin centres, as ROOT's do after a subtraction. ``flow`` is (Σ contents, Σ squared errors) of the
+    under- and overflow bins, which are not kept but count in ROOT's entries after a subtraction.
     """
 
     name: str
@@ -86,6 +87,7 @@ class Histogram:
     profile: ProfileSums | None = None
     labels: tuple[tuple[str, ...], ...] = ()
     stats: FillStats | None = None
+    flow: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         if self.values.ndim != len(self.edges):

@@ -112,18 +112,21 @@ class Processor:
         """
         catalog = self.ingester.catalog
         try:
-            counted = self._trend_file(relative)
+            values, alarms, missing = self._trend_file(relative)
         except _CONTENT_ERRORS as exc:
             problem = exc.problem if isinstance(exc, FileProcessingError) else f"{type(exc).__name__}: {exc}"
             log.error("processing %s failed: %s", relative, problem)
             with catalog.engine.begin() as conn:
                 catalog.set_file_state(conn, relative, FAILED, problem)
             raise FileProcessingError(relative, problem) from exc
+        note = _missing_summary(missing)
+        if note is not None:
+            log.warning("%s: %s", relative, note)
         with catalog.engine.begin() as conn:
-            catalog.set_file_state(conn, relative, DONE)
-        return counted
+            catalog.set_file_state(conn, relative, DONE, note)
+        return values, alarms
 
-    def _trend_file(self, relative: str) -> tuple[int, int]:
+    def _trend_file(self, relative: str) -> tuple[int, int, list[TrendValue]]:
         run_number = filenames.parse_run_dir(relative.split("/")[0])
         if run_number is None:
             raise OverwatchError(f"{relative!r} is not below a Run<N> folder")
@@ -133,12 +136,14 @@ class Processor:
             raise OverwatchError(f"{relative!r} is not in the catalog")
         contents = self.ingester.cache.get(self.settings.data_path / relative)
         values = alarms = 0
+        missing: list[TrendValue] = []
         with self.ingester.catalog.engine.begin() as conn:
             for sub, run_file in readers:
                 extracted = self._extract(sub.name, sub.file_location == sub.name, contents, run_file)
                 alarms += self.trends.record(conn, run_file, sub.name, extracted, self.settings.trend_alarms)
                 values += len(extracted)
-        return values, alarms
+                missing += [v for v in extracted if v.value is None]
+        return values, alarms, missing
 
     def _extract(
         self, subsystem: str, own_files: bool, contents: FileContents, run_file: RunFile
@@ -205,6 +210,16 @@ class Processor:
             passes += 1
             stop.wait(self.settings.process_period_seconds)
         return passes
+
+
+def _missing_summary(missing: list[TrendValue]) -> str | None:
+    """One line naming the trends without a value and the first reasons, or None when all have one."""
+    if not missing:
+        return None
+    reasons = sorted({v.reason or "" for v in missing})
+    shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more reasons" if len(reasons) > 3 else "")
+    names = ", ".join(v.trend for v in missing[:5]) + (", …" if len(missing) > 5 else "")
+    return f"{len(missing)} trend values missing ({names}): {shown}"
 
 
 LEASE = "process-leader"

@@ -127,7 +127,10 @@ WriteKey = str | tuple[str, ...]
 
 
 def write_histograms(
-    path: str | os.PathLike[str], hists: Mapping[WriteKey, Histogram], *, directories: bool = True
+    path: str | os.PathLike[str],
+    hists: Mapping[str, Histogram] | Mapping[tuple[str, ...], Histogram] | Mapping[WriteKey, Histogram],
+    *,
+    directories: bool = True,
 ) -> Path:
     """Write ``hists`` to ``path`` atomically via a dot-file.
 

@@ -143,7 +143,9 @@ def combine(later: Histogram, earlier: Histogram, sign: float) -> Histogram:
         result = _profile_hist(later, sums)
     else:
         result = later.replace(
-            values=later.values + sign * earlier.values, variances=later.variances + earlier.variances
+            values=later.values + sign * earlier.values,
+            variances=later.variances + earlier.variances,
+            flow=(later.flow[0] + sign * earlier.flow[0], later.flow[1] + earlier.flow[1]),
         )
     if sign > 0 and later.stats is not None and earlier.stats is not None:
         return result.replace(stats=later.stats.plus(earlier.stats), entries=later.entries + earlier.entries)
@@ -151,11 +153,11 @@ def combine(later: Histogram, earlier: Histogram, sign: float) -> Histogram:
 
 
 def reset_entries(hist: Histogram) -> float:
-    """The entries ROOT's ResetStats gives a histogram after ``Add(h, -1)``: the effective entries of its
-    bins, (Σw)²/Σe², or |Σw| when there are no errors (the fill-time count is gone after a subtraction)."""
+    """The entries ROOT gives a histogram after ``Add(h, -1)``: the effective entries of all its bins, flow
+    bins included, (Σw)²/Σe², or |Σw| without errors (the fill-time count is gone after a subtraction)."""
     weights = hist.profile.sum_w if hist.profile is not None else hist.values
-    sum_w = float(np.sum(weights))
-    sum_e2 = float(np.sum(hist.profile.sum_w if hist.profile is not None else hist.variances))
+    sum_w = float(np.sum(weights)) + hist.flow[0]
+    sum_e2 = float(np.sum(hist.profile.sum_w if hist.profile is not None else hist.variances)) + hist.flow[1]
     if sum_w > 0 and sum_e2 > 0:
         return sum_w * sum_w / sum_e2
     return abs(sum_w)

@@ -48,6 +48,21 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+@pytest.fixture(scope="session")
+def root_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The ROOT-written fixture corpus (tests/rootcorpus) and ROOT's own expected values, made once.
+
+    Real ROOT writes it in a subprocess; `make test` installs it (the `rootfiles` extra). Without it the
+    tests that use this fail rather than skip: the corpus is what proves we read what receivers write.
+    """
+    from tests.rootcorpus.corpus import root_available, write_corpus
+
+    if not root_available():
+        pytest.fail("ROOT is not installed: `pip install -e '.[rootfiles]'` (make test does it)")
+    out = tmp_path_factory.mktemp("rootcorpus")
+    return out, write_corpus(out)
+
+
 class _Alive(http.server.BaseHTTPRequestHandler):
     """A fake Overwatch site whose /status answers "Alive"."""
 

@@ -493,19 +493,27 @@ class Moments:
         return "bin centres (computed histogram, as ROOT after a subtraction)"
 
 
+#: ROOT's GetMaximum only counts bin contents below this (its default ``maxval``, FLT_MAX).
+_FLT_MAX = float(np.finfo(np.float32).max)
+
+
 def trend_value(hist: Histogram, kind: TrendKind) -> tuple[float, float | None]:
     """The number a trend records for ``hist``, with its error: ROOT's GetMaximum, GetMean or GetStdDev.
 
     Mean and standard deviation are ROOT's (see ``moments``); for 2D and 3D histograms the x axis is used
-    (ROOT's default axis 1). The maximum is the largest bin content, NaN bins ignored as ROOT's comparison
-    ignores them, and has no error. A value may be NaN or infinite for a broken file: the caller decides.
+    (ROOT's default axis 1). The maximum is the largest bin content below FLT_MAX, as ROOT's GetMaximum
+    takes it (NaN and infinite bins are left out), and has no error. A value may be NaN or infinite for a
+    broken file: the caller decides. The standard deviation of a histogram whose mean is not finite is NaN
+    (ROOT's GetStdDev answers 0 there, which a trend would show as a real value).
     """
     if kind == "max":
-        finite = hist.values[~np.isnan(hist.values)]
-        return (float(np.max(finite)) if finite.size else math.nan), None
+        counted = hist.values[hist.values < _FLT_MAX]  # NaN compares false, so it is left out too
+        return (float(np.max(counted)) if counted.size else math.nan), None
     moments = x_moments(hist)
     if kind == "mean":
         return moments.mean, moments.mean_error
+    if not math.isfinite(moments.mean):  # ROOT's GetStdDev says 0 here; a trend must not show a fake 0
+        return math.nan, None
     return moments.std_dev, moments.std_dev_error
 
 
@@ -539,7 +547,8 @@ def _moments(sum_w: float, sum_w2: float, sum_wx: float, sum_wx2: float, stored:
     if sum_w == 0:
         return Moments(0.0, 0.0, 0.0, stored)
     mean = sum_wx / sum_w
-    std_dev = math.sqrt(abs(sum_wx2 / sum_w - mean**2))
+    variance = abs(sum_wx2 / sum_w - mean**2)
+    std_dev = math.sqrt(variance) if variance > 0 else 0.0  # ROOT's GetStdDev: 0 for a NaN variance too
     n_eff = sum_w**2 / sum_w2 if sum_w2 else abs(sum_w)
     return Moments(mean, std_dev, n_eff, stored)
 

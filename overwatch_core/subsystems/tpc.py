@@ -217,9 +217,11 @@ class TPCSubsystem:
         return (*GROUPS, CATCH_ALL) if own_files else GROUPS
 
     def derived(self, hists: Mapping[str, Histogram], own_files: bool) -> dict[str, SourceHistogram]:
-        """Projections of the track TH3s, with TPC's own files only (as the original), for sources present."""
-        if not own_files:
-            return {}
+        """Projections of the track TH3s whose sources are present, from TPC's own files or HLT's.
+
+        The original projected only with TPC's own files (REF §3.7); the HLT and DQM receivers' files carry
+        the same TH3s as ``TPCQA/…`` keys, so a run with only HLT files gets its projections too.
+        """
         return {
             p.name: p.make(hists[p.source], p.name)
             for p in PROJECTIONS

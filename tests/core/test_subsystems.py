@@ -561,11 +561,15 @@ def test_trends_can_read_derived_histograms() -> None:
     assert histograms_with_derived(EMC, spectra, own_files=True) == spectra  # stacks are not trend sources
 
 
-def test_projections_need_own_files_and_their_source() -> None:
+def test_projections_need_their_source_and_are_made_from_hlt_files_too() -> None:
+    """The receivers' HLT files carry the TPC TH3s: a run without TPC files gets the projections as well."""
     sources = tpc_sources()
-    assert TPC.derived(sources, own_files=False) == {}
+    from_hlt = TPC.derived(sources, own_files=False)
+    assert set(from_hlt) == set(TPC.derived(sources, own_files=True))
+    assert len(from_hlt) >= 10
     only_one = {k: v for k, v in sources.items() if k.endswith("pos_recvertex_2_5_6")}
     assert list(TPC.derived(only_one, own_files=True)) == ["Eta_vs_Phi_postracks"]
+    assert TPC.derived({}, own_files=False) == {}
 
 
 def test_tpc_pretty_names_groups_and_pt_display() -> None:
