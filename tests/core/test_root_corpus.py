@@ -391,3 +391,107 @@ def test_a_file_whose_content_breaks_processing_is_marked_failed_and_not_retried
     assert again.failed == ()
     assert again.trend_values == 0
     assert math.isfinite(processor.trends.within_run("EMC", "meanFastORL0", 400001)[-1].value)
+
+
+def corrupt_one_object(corpus: Corpus, name: str, key: str, target: Path) -> Path:
+    """Copy ``name`` with the compressed payload of one key overwritten: that object alone is broken."""
+    (spec,) = [k for k in expected_files(corpus)[name]["keys"] if k["name"] == key]
+    data = bytearray((corpus[0] / name).read_bytes())
+    start = spec["seek"] + spec["keylen"] + 9  # past the key header and the 9-byte compression header
+    data[start : start + 40] = b"\xff" * 40
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_one_undecodable_object_is_listed_and_the_rest_of_the_file_used(
+    root_corpus: Corpus, make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from overwatch_core import cli
+
+    settings = make_settings()
+    settings.drop_path.mkdir(parents=True)
+    received = settings.drop_path / "EMChistos_400020_C_2018_10_22_12_00_00.root"
+    corrupt_one_object(root_corpus, "objects/codec_zlib.root", "h2f", received)
+    contents = read_file(received)
+    assert sorted(contents.histograms) == ["h1d", "h1f"]
+    assert contents.failed["h2f"].class_name == "TH2F"
+    assert contents.failed["h2f"].reason.startswith("cannot decode: ")
+    exp = expected_files(root_corpus)["objects/codec_zlib.root"]["histograms"]
+    check_against_root(contents.histograms["h1f"], exp["h1f"])
+
+    processor = Processor(settings, *open_services(settings))
+    report = processor.run_pass()
+    assert report.ingest.stored
+    assert not report.ingest.quarantined
+    (file_report,) = processor.ingester.catalog.file_reports(400020, "EMC").values()
+    assert file_report.skipped["h2f"][0] == "TH2F"
+    assert processor.ingester.catalog.problem_counts([400020]) == {400020: 1}
+    capsys.readouterr()
+    assert cli.main(["--data-folder", str(settings.data_folder), "files", "400020"]) == 0
+    assert "UNDECODABLE: h2f (TH2F): cannot decode: " in capsys.readouterr().out
+
+
+def test_process_watch_keeps_running_through_bad_content(root_corpus: Corpus, tmp_path: Path) -> None:
+    """`overwatch process --watch` as a process: a NaN file, an undecodable object and a garbage file pass by;
+    the loop records the good files' trends after each, and stops cleanly on SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from overwatch_core.settings import load_settings
+
+    data = tmp_path / "data"
+    data.mkdir()
+    env = {
+        **os.environ,
+        "OVERWATCH_DATA_FOLDER": str(data),
+        "OVERWATCH_SETTLE_SECONDS": "0",
+        "OVERWATCH_PROCESS_PERIOD_SECONDS": "0.2",
+    }
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "overwatch_core.cli", "process", "--watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    settings = load_settings(None, env={}, data_folder=str(data))
+    catalog, _cache = open_services(settings)
+
+    def wait_for_done(paths: int) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert watch.poll() is None, watch.communicate()[0]
+            with catalog.engine.connect() as conn:
+                done = conn.execute(sa.text("SELECT count(*) FROM file_status WHERE state != 'pending'"))
+                if done.scalar_one() >= paths:
+                    return
+            time.sleep(0.1)
+        pytest.fail(f"fewer than {paths} files processed in 120 s")
+
+    try:
+        for name in ingest_files(root_corpus, "EMChistos_400002"):
+            shutil.copy(root_corpus[0] / name, data / name)
+        wait_for_done(3)
+        corrupt_one_object(
+            root_corpus,
+            "objects/codec_zlib.root",
+            "h2f",
+            data / "EMChistos_400021_C_2018_10_22_13_00_00.root",
+        )
+        (data / "EMChistos_400021_C_2018_10_22_13_01_00.root").write_bytes(b"not a ROOT file at all" * 50)
+        wait_for_done(4)
+        shutil.copy(root_corpus[0] / ingest_files(root_corpus, "EMChistos_400001")[0], data)
+        wait_for_done(5)
+        assert watch.poll() is None
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        output = watch.communicate(timeout=60)[0]
+    assert watch.returncode == 0, output
+    assert (data / "quarantine" / "EMChistos_400021_C_2018_10_22_13_01_00.root.reason").exists()
+    assert "Traceback" not in output
+    with catalog.engine.connect() as conn:
+        runs = set(conn.execute(sa.text("SELECT DISTINCT run_number FROM trend_values")).scalars())
+    assert runs == {400001, 400002}
