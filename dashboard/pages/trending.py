@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -297,7 +298,27 @@ def within_run_section(state: TrendingState, source: TrendingSource) -> tuple[ht
     points = svc.trends.within_run(str(state.subsystem), source.trend_name, state.run)
     bounds = trend_figures.alarm_bounds(svc.settings.trend_alarms.get(source.trend_name, ()))
     figure = trend_figures.within_run_figure(points, source, state.run, start, bounds, svc.tz_name)
-    return html.Div(_graph(WITHIN, figure)), sum(1 for p in points if p.alarms)
+    missing = svc.trends.missing_within_run(str(state.subsystem), source.trend_name, state.run)
+    return html.Div([_graph(WITHIN, figure), missing_note(missing)]), sum(1 for p in points if p.alarms)
+
+
+MISSING = "trend-missing"
+
+
+def missing_note(missing: Sequence[tuple[datetime, str]]) -> html.Div | None:
+    """Files of the run for which the trend has no value (NaN bins, no events), each with the reason."""
+    if not missing:
+        return None
+    items = [html.Li(f"{stamp:%H:%M:%S}: {reason}") for stamp, reason in missing[:20]]
+    more = [html.Li(f"… and {len(missing) - 20} more")] if len(missing) > 20 else []
+    return html.Div(
+        [
+            html.Span(f"{len(missing)} file(s) of this run have no value:", className="fw-semibold"),
+            html.Ul([*items, *more], className="mb-0"),
+        ],
+        id=MISSING,
+        className="small text-warning-emphasis mt-1",
+    )
 
 
 def across_runs_section(state: TrendingState, source: TrendingSource) -> html.Div:

@@ -164,9 +164,11 @@ def test_defaults_newest_run_all_recent_runs_first_trend_with_values(
     assert by_id(page, trending.SUBSYSTEM).value == "EMC"
     assert by_id(page, trending.TREND).value == first
     assert by_id(page, trending.RUN).value == 300004
-    # TPC's first trends have no source histogram in any file; the first trend with values is chosen.
+    # Run 300004 has no TPC files: its TPC trends come from the HLT files, whose track TH3s now give the
+    # projections too, so TPC's first trend (a projection's) has values there and is chosen.
     tpc = state_of(render(subsystem="TPC"))
-    assert tpc.trend == "meanhistvx"
+    assert tpc.trend == get_subsystem("TPC").trending_sources()[0].trend_name == "meanTPCClusterTrending"
+    assert services().trends.within_run("TPC", tpc.trend, 300004)
 
 
 def test_trend_options_are_grouped_by_source_histogram(render: Callable[..., Component]) -> None:
@@ -333,3 +335,26 @@ def test_the_page_and_the_legacy_address_are_dash_pages(client: FlaskClient) -> 
         response = client.get(path)
         assert response.status_code == 200
         assert 'id="_dash-renderer"' in response.get_data(as_text=True)
+
+
+def test_files_without_a_value_are_listed_under_the_plot(render: Callable[..., Component]) -> None:
+    """A trend value stored as missing (NaN bins, no events) is not plotted but named, with its reason."""
+    from overwatch_core.catalog import trend_missing
+
+    run_file = services().catalog.run(RUN).subsystem("EMC").files[2]
+    with services().catalog.engine.begin() as conn:
+        conn.execute(
+            trend_missing.insert().values(
+                run_number=RUN,
+                subsystem="EMC",
+                trend="meanFastORL0Time",
+                timestamp=int(run_file.timestamp.timestamp()),
+                reason="mean of EMCTRQA_histFastORL0Time is nan (NaN or infinite bins)",
+            )
+        )
+    page = render(subsystem="EMC", trend="meanFastORL0Time", run=str(RUN))
+    note = text(by_id(page, trending.MISSING))
+    assert "1 file(s) of this run have no value" in note
+    assert f"{run_file.timestamp:%H:%M:%S}: mean of EMCTRQA_histFastORL0Time is nan" in note
+    other = render(subsystem="EMC", trend="meanFastORL0", run=str(RUN))
+    assert [c for c in walk(other) if getattr(c, "id", None) == trending.MISSING] == []
