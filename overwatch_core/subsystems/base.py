@@ -490,7 +490,7 @@ class Moments:
     def source(self) -> str:
         if self.from_fill_sums:
             return "fill-time sums stored in the file"
-        return "bin centres (computed histogram, as ROOT after a subtraction)"
+        return "bin centres: a computed histogram, as ROOT after a subtraction"
 
 
 #: ROOT's GetMaximum only counts bin contents below this (its default ``maxval``, FLT_MAX).

@@ -180,7 +180,7 @@ def test_apply_a_slice_then_back_forward_and_reload(
     sliced = l0_card(dash_duo)
     assert sliced is not None
     assert sliced["info"].startswith(f"Threshold: 0.1\nFast OR Hot Channels ID: {HOT_LIST}\nStatistics: ")
-    assert sliced["info"].endswith("(from bin centres (computed histogram, as ROOT after a subtraction))")
+    assert sliced["info"].endswith("(from bin centres: a computed histogram, as ROOT after a subtraction)")
     assert sliced["n"] == full["n"] == 5000, "one point per FastOR"
     assert sliced["y"] != full["y"], "the figure shows other data"
     wait_idle(dash_duo)

@@ -128,4 +128,3 @@ def test_zero_event_file_is_drawn_unscaled(corpus_views: tuple[ViewService, Sett
     for hist in hists:
         drawn(hist)
         assert "entries / events" not in str(drawn(hist).layout.yaxis.title.text or "")
-

@@ -163,7 +163,7 @@ def test_a_cached_slice_is_drawn_directly_and_an_uncached_one_pending(in_request
     assert "Computing" not in text(by_id(page, run_page.MAIN))
     l0_info = info_panels(page)[0]
     assert l0_info.startswith(f"Threshold: 0.1Fast OR Hot Channels ID: {HOT_LIST}Statistics: mean "), "L0"
-    assert l0_info.endswith("(from bin centres (computed histogram, as ROOT after a subtraction))")
+    assert l0_info.endswith("(from bin centres: a computed histogram, as ROOT after a subtraction)")
     assert by_id(page, ts.RANGE).value == [5, 7], "the controls show the slice"
     assert by_id(page, ts.THRESHOLD).value == 100
     assert by_id(page, ts.SCALE).value is True
