@@ -146,7 +146,11 @@ def _recover(root: Any, size: int) -> _Recovered:
             continue
         if count == 0 or position + count > size:
             break
-        key = uproot.reading.ReadOnlyKey(chunk, uproot.source.cursor.Cursor(position), {}, file, root, True)
+        try:
+            cursor = uproot.source.cursor.Cursor(position)
+            key = uproot.reading.ReadOnlyKey(chunk, cursor, {}, file, root, read_strings=True)
+        except _READ_ERRORS:
+            break  # a half-written record: what follows was never completed
         if int(key.fSeekKey) != position:
             break
         _recovered_entry(key, directories, entries)
@@ -312,11 +316,12 @@ def _decode_object(path: str | os.PathLike[str], key: str, obj: Any, class_name:
     values = _float_array(obj.values())
     profile = _profile_sums(path, key, obj, values.shape) if class_name in _PROFILE_CLASSES else None
     axes = [obj.member(a) for a in _AXES[:ndim]]
+    variances, flow = _errors(obj, values, profile is not None)
     return Histogram(
         name=key,
         root_class=class_name,
         values=values,
-        variances=_variances(obj, values, profile is not None),
+        variances=variances,
         edges=tuple(_float_array(obj.axis(i).edges()) for i in range(ndim)),
         title=str(obj.member("fTitle")),
         axis_titles=tuple(str(obj.member(a).member("fTitle")) for a in _AXES[: min(ndim + 1, 3)]),
@@ -324,28 +329,24 @@ def _decode_object(path: str | os.PathLike[str], key: str, obj: Any, class_name:
         profile=profile,
         labels=_labels(axes),
         stats=_fill_stats(obj, ndim),
-        flow=(0.0, 0.0) if profile is not None else _flow_sums(obj, values),
+        flow=flow,
     )
 
 
-def _flow_sums(obj: Any, values: FloatArray) -> tuple[float, float]:
-    """Σ contents and Σ squared errors of the flow bins: everything minus the inner bins."""
+def _errors(obj: Any, values: FloatArray, profile: bool) -> tuple[FloatArray, tuple[float, float]]:
+    """Squared bin errors as ROOT gives them (fSumw2 where stored, otherwise |content|), and the flow bins'
+    Σ contents and Σ squared errors, which ROOT's entries after a subtraction count."""
+    if profile:
+        return _float_array(obj.variances()), (0.0, 0.0)
     with_flow = np.asarray(obj.values(flow=True), dtype=np.float64)
     sumw2 = obj.member("fSumw2")
     stored = sumw2 is not None and len(sumw2) > 0
     errors = np.asarray(obj.variances(flow=True), dtype=np.float64) if stored else np.abs(with_flow)
-    inner_errors = errors[tuple(slice(1, -1) for _ in range(values.ndim))]
-    return float(with_flow.sum() - values.sum()), float(errors.sum() - inner_errors.sum())
-
-
-def _variances(obj: Any, values: FloatArray, profile: bool) -> FloatArray:
-    """Squared bin errors as ROOT gives them: fSumw2 where stored, otherwise |content| (Poisson)."""
-    if profile:
-        return _float_array(obj.variances())
-    sumw2 = obj.member("fSumw2")
-    if sumw2 is not None and len(sumw2) > 0:
-        return _float_array(obj.variances())
-    return _float_array(np.abs(values))
+    inside = tuple(slice(1, -1) for _ in range(values.ndim))
+    is_flow = np.ones(with_flow.shape, dtype=bool)
+    is_flow[inside] = False
+    flow = (float(with_flow[is_flow].sum()), float(errors[is_flow].sum()))
+    return _float_array(errors[inside]), flow
 
 
 def _labels(axes: Sequence[Any]) -> tuple[tuple[str, ...], ...]:
