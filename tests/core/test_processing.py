@@ -120,3 +120,21 @@ def test_cli_bad_input_exits_non_zero(
 ) -> None:
     assert cli.main(["--data-folder", str(demo_data), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_demo_configuration_raises_alarms_for_the_hot_runs_only(demo_data: Path, tmp_path: Path) -> None:
+    """`make demo` uses config/demo.toml: its hot-FastOR alarm (per event) fires in run 300003 only."""
+    import shutil
+
+    from overwatch_core.settings import load_settings
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_data, copy)
+    config = Path(__file__).parents[2] / "config" / "demo.toml"
+    settings = load_settings(config, env={}, data_folder=str(copy))
+    processor = Processor(settings, *open_services(settings))
+    processor.recompute_trends()
+    counts = processor.trends.alarm_counts([300000, 300003, 300004])
+    assert counts.get(300003, 0) >= 3  # from the sixth file (minute 5) on
+    assert counts.get(300000, 0) == 0
+    assert counts.get(300004, 0) == 0
