@@ -1116,7 +1116,8 @@ class _Accumulator:
 
     def _histogram(self, shape: _Shape) -> Histogram:
         name = shape.name
-        values, variances = self.values[name].copy(), self.variances[name].copy()
+        values: FloatArray = self.values[name].copy()
+        variances: FloatArray = self.variances[name].copy()
         profile = None
         if name in self.sum_w:
             profile = ProfileSums(self.sum_w[name].copy(), values, variances)

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import diskcache
 import numpy as np
 import uproot
 
+from overwatch_core.decoded_store import DecodedStore
 from overwatch_core.errors import HistogramReadError
 from overwatch_core.model import SUPPORTED_CLASSES, FillStats, FloatArray, Histogram, ProfileSums
 
@@ -313,7 +313,7 @@ def _directory_keys(directory: Any) -> list[Any]:
 
 def _decode_object(path: str | os.PathLike[str], key: str, obj: Any, class_name: str) -> Histogram:
     ndim = 1 if class_name == "TProfile" else 2 if class_name == "TProfile2D" else int(class_name[2])
-    values = _float_array(obj.values())
+    values = _float_array(obj.values(), _SINGLE if class_name[-1] in _SINGLE_PRECISION else np.float64)
     profile = _profile_sums(path, key, obj, values.shape) if class_name in _PROFILE_CLASSES else None
     axes = [obj.member(a) for a in _AXES[:ndim]]
     variances, flow = _errors(obj, values, profile is not None)
@@ -346,7 +346,11 @@ def _errors(obj: Any, values: FloatArray, profile: bool) -> tuple[FloatArray, tu
     is_flow = np.ones(with_flow.shape, dtype=bool)
     is_flow[inside] = False
     flow = (float(with_flow[is_flow].sum()), float(errors[is_flow].sum()))
-    return _float_array(errors[inside]), flow
+    if stored:
+        return _float_array(errors[inside]), flow
+    # No Sumw2: errors² are |content|, so a histogram without negative bins shares its values array (read
+    # only) as its variances, which costs nothing in memory or in the decoded store (pickle keeps one copy).
+    return (values if not np.any(values < 0) else _float_array(np.abs(values), values.dtype)), flow
 
 
 def _labels(axes: Sequence[Any]) -> tuple[tuple[str, ...], ...]:
@@ -419,9 +423,15 @@ def _without_flow(
     return _float_array(inner)
 
 
-def _float_array(array: Any) -> FloatArray:
-    """A compact, native float64, read-only copy: cached arrays are shared between callers."""
-    out = np.array(array, dtype=np.float64, order="C", copy=True)
+#: Classes whose bin contents are stored in single precision or less (TH*F, TH*S, TH*C): float32 holds them
+#: exactly, so they stay float32 in memory and in the decoded store, half the bytes of float64.
+_SINGLE_PRECISION = frozenset("FSC")
+_SINGLE = np.float32
+
+
+def _float_array(array: Any, dtype: Any = np.float64) -> FloatArray:
+    """A compact, native, read-only copy (float64 unless asked): cached arrays are shared between callers."""
+    out = np.array(array, dtype=dtype, order="C", copy=True)
     out.flags.writeable = False
     return out
 
@@ -429,13 +439,12 @@ def _float_array(array: Any) -> FloatArray:
 # --- cache --------------------------------------------------------------------------------------------
 
 CacheKey = tuple[str, int, int]
-#: Part of every disk key; bump it when FileContents or Histogram change shape, so old pickles are ignored.
-_DISK_FORMAT = 2
 
 
 @dataclass(frozen=True)
 class CacheStats:
-    """Counters of one HistogramCache; ``hits`` includes ``disk_hits``."""
+    """Counters of one HistogramCache; ``hits`` includes ``disk_hits`` (loads from the decoded store), and
+    ``decodes`` counts files decoded by this cache, in this process or in its ``warm`` children."""
 
     hits: int = 0
     disk_hits: int = 0
@@ -444,29 +453,25 @@ class CacheStats:
 
 
 class HistogramCache:
-    """Decoded file contents keyed by (absolute path, size, mtime_ns), in memory and optionally on disk.
+    """Decoded file contents keyed by (absolute path, size, mtime_ns), in memory and in a decoded store.
 
     Re-ingest replaces a file under the same path, so the path alone would serve stale arrays; size and
-    mtime change with every replacement and cost one ``stat``, far cheaper than a content hash. The disk
-    level (diskcache, safe across processes) lets gunicorn workers and the ingest process share one
-    decode per file. Two processes missing the same new file at the same moment may both decode it; that
-    is wasted work, not wrong data, and cheaper than a cross-process lock that a dead worker could hold.
+    mtime change with every replacement and cost one ``stat``, far cheaper than a content hash. The store
+    (``decoded_store``, one entry per file, kept as long as the file, no size limit to overflow) lets
+    gunicorn workers and the processing loop share one decode per file. Two processes missing the same new
+    file at the same moment may both decode it; that is wasted work, not wrong data, and cheaper than a
+    cross-process lock that a dead worker could hold.
     """
 
     def __init__(
         self,
         max_bytes: int = 256 * 1024 * 1024,
         disk_directory: str | os.PathLike[str] | None = None,
-        disk_size_limit: int = 1024 * 1024 * 1024,
         decode: Callable[[Path], FileContents] = read_file,
     ) -> None:
         self.max_bytes = max_bytes
         self._decode = decode
-        self._disk = (
-            diskcache.Cache(os.fspath(disk_directory), size_limit=disk_size_limit)
-            if disk_directory is not None
-            else None
-        )
+        self._disk = DecodedStore(disk_directory) if disk_directory is not None else None
         self._memory: OrderedDict[CacheKey, tuple[FileContents, int]] = OrderedDict()
         self._memory_bytes = 0
         self._lock = threading.Lock()
@@ -496,24 +501,33 @@ class HistogramCache:
         return contents
 
     def warm(self, paths: Sequence[Path], workers: int | None = None) -> None:
-        """Decode ``paths`` in parallel processes into the disk level (a no-op without one, or for one file).
+        """Decode ``paths`` in parallel processes into the decoded store (no-op without one, or for one file).
 
-        Decoding is pure Python and single-core; the children share nothing but the disk cache, so a
-        later ``get`` in this process is a cheap disk hit. Failures are left for ``get`` to raise.
+        Decoding is pure Python and single-core; the children share nothing but the store, so a later
+        ``get`` in this process is a load from it. Files already in the store are not decoded again; the
+        children's decodes are added to this cache's count. Failures are left for ``get`` to raise.
         """
         if self._disk is None or len(paths) < 2:
             return
-        count = min(workers or os.cpu_count() or 1, len(paths))
+        missing = [p for p in paths if not self._stored(Path(p).absolute())]
+        count = min(workers or os.cpu_count() or 1, len(missing))
         if count < 2:
             return
-        settings = (self._disk.directory, int(self._disk.size_limit))
+        directory = os.fspath(self._disk.directory)
         with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
-            list(pool.map(_warm_one, [(settings, os.fspath(p)) for p in paths]))
+            decoded = sum(pool.map(_warm_one, [(directory, os.fspath(p)) for p in missing]))
+        with self._lock:
+            self._counts["decodes"] += decoded
+
+    def _stored(self, path: Path) -> bool:
+        try:
+            key = _cache_key(path)
+        except HistogramReadError:
+            return False
+        return key in self._memory or (self._disk is not None and self._disk.has(key))
 
     def close(self) -> None:
-        """Release the disk level's database handle."""
-        if self._disk is not None:
-            self._disk.close()
+        """Nothing to release: the store holds no open handles (kept for callers' symmetry)."""
 
     def _decode_counted(self, path: Path) -> FileContents:
         self._count("decodes")
@@ -532,7 +546,7 @@ class HistogramCache:
     def _from_disk(self, key: CacheKey) -> FileContents | None:
         if self._disk is None:
             return None
-        contents = self._disk.get((_DISK_FORMAT, *key))
+        contents = self._disk.load(key)
         if not isinstance(contents, FileContents):
             return None
         self._count("hits")
@@ -543,7 +557,7 @@ class HistogramCache:
 
     def _store(self, key: CacheKey, contents: FileContents) -> None:
         if self._disk is not None:
-            self._disk.set((_DISK_FORMAT, *key), contents)
+            self._disk.save(key, contents)
         self._remember(key, contents)
 
     def _remember(self, key: CacheKey, contents: FileContents) -> None:
@@ -591,14 +605,12 @@ def _make_read_only(contents: FileContents) -> None:
             array.flags.writeable = False
 
 
-def _warm_one(job: tuple[tuple[str, int], str]) -> bool:
-    """Child-process side of ``HistogramCache.warm``: decode one file into the disk cache."""
-    (directory, size_limit), path = job
-    cache = HistogramCache(max_bytes=0, disk_directory=directory, disk_size_limit=size_limit)
+def _warm_one(job: tuple[str, str]) -> int:
+    """Child-process side of ``HistogramCache.warm``: decode one file into the store; 1 if it was decoded."""
+    directory, path = job
+    cache = HistogramCache(max_bytes=0, disk_directory=directory)
     try:
         cache.get(path)
     except HistogramReadError:
-        return False
-    finally:
-        cache.close()
-    return True
+        return 0
+    return cache.stats.decodes

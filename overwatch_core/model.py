@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+#: Bin contents and sums: float64, or float32 where the file stores single precision (TH*F, TH*S, TH*C).
+FloatArray = npt.NDArray[np.floating[Any]]
 
 #: ROOT classes the histogram reader understands.
 SUPPORTED_CLASSES = frozenset(

@@ -65,10 +65,12 @@ class ProcessReport:
     trend_values: int
     alarms: int
     failed: tuple[tuple[str, str], ...] = ()
+    decodes: int = 0
 
     def summary(self) -> str:
         text = f"{self.ingest.summary()}; {self.trend_values} trend values, {self.alarms} alarms"
-        return text + (f", {len(self.failed)} files failed" if self.failed else "")
+        text += f", {len(self.failed)} files failed" if self.failed else ""
+        return f"{text}; {self.decodes} files decoded"
 
 
 def open_services(settings: Settings) -> tuple[Catalog, HistogramCache]:
@@ -76,9 +78,7 @@ def open_services(settings: Settings) -> tuple[Catalog, HistogramCache]:
     settings.data_path.mkdir(parents=True, exist_ok=True)
     catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
     cache = HistogramCache(
-        max_bytes=settings.histogram_cache_mb * 2**20,
-        disk_directory=settings.cache_path / "histograms",
-        disk_size_limit=settings.histogram_disk_cache_mb * 2**20,
+        max_bytes=settings.histogram_cache_mb * 2**20, disk_directory=settings.cache_path / "decoded"
     )
     return catalog, cache
 
@@ -97,9 +97,11 @@ class Processor:
         A file whose content breaks processing is logged, marked failed with the problem (shown on the files
         page and by `overwatch runs`) and not retried; the pass goes on with the next file.
         """
+        decoded_before = self.ingester.cache.stats.decodes
         report = self.ingester.run_pass()
         values, alarms, failed = self._trend_pending()
-        result = ProcessReport(report, values, alarms, failed)
+        decodes = self.ingester.cache.stats.decodes - decoded_before
+        result = ProcessReport(report, values, alarms, failed, decodes)
         if report.stored or failed:
             log.info("process pass: %s", result.summary())
         return result

@@ -45,6 +45,14 @@ def _stats(hist: Histogram) -> dict[str, float]:
     return stats
 
 
+def _sumw2(hist: Histogram) -> Any:
+    """fSumw2 only for weighted histograms: with variances equal to |contents| (unit-weight fills) ROOT
+    keeps no Sumw2 unless asked, and its bin errors are sqrt(|content|) then, which the reader restores."""
+    if np.array_equal(hist.variances, np.abs(hist.values)):
+        return np.array([], dtype=np.float64)
+    return _with_flow(hist.variances, np.float64)
+
+
 def to_root_object(hist: Histogram) -> Any:
     """Build the uproot writable object (TH1x/TH2x/TH3x/TProfile/TProfile2D) for ``hist``."""
     titles = tuple(hist.axis_titles) + ("",) * (3 - len(hist.axis_titles))
@@ -66,7 +74,7 @@ def to_root_object(hist: Histogram) -> Any:
         return _profile_object(hist, axes, common, stats)
     dtype = _DTYPES[hist.root_class[-1]]
     data = _with_flow(hist.values, dtype)
-    sumw2 = _with_flow(hist.variances, np.float64)
+    sumw2 = _sumw2(hist)
     if hist.ndim == 1:
         return ident.to_TH1x(
             data=data, fSumw2=sumw2, fXaxis=axes[0], fYaxis=axes[1], fZaxis=axes[2], **common

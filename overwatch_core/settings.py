@@ -49,9 +49,6 @@ class Settings:
         2.0, "A dropped file modified more recently than this is left for the next pass."
     )
     histogram_cache_mb: int = _setting(256, "In-process cache of decoded histograms, in MB.")
-    histogram_disk_cache_mb: int = _setting(
-        2048, "On-disk cache of decoded histograms shared by processes, in MB."
-    )
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
     process_period_seconds: float = _setting(
         10.0, "How often `overwatch process --watch` looks for new files."
@@ -84,7 +81,7 @@ class Settings:
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"log_level: {self.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
         self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
-        numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb", "histogram_disk_cache_mb")
+        numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb")
         more = ("process_period_seconds", "view_cache_mb", "workers", "upload_max_mb", "login_attempts")
         for name in (*numbers, *more, "login_window_minutes", "slice_delay_seconds"):
             if getattr(self, name) < 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -138,3 +139,24 @@ def test_the_demo_configuration_raises_alarms_for_the_hot_runs_only(demo_data: P
     assert counts.get(300003, 0) >= 3  # from the sixth file (minute 5) on
     assert counts.get(300000, 0) == 0
     assert counts.get(300004, 0) == 0
+
+
+def test_a_pass_decodes_each_new_file_exactly_once(
+    make_settings: Callable[..., Settings], source: Path
+) -> None:
+    """Parallel warm-up, ingest and trends share one decode per file; the summary counts them."""
+    settings = make_settings()
+    settings.drop_path.mkdir(parents=True)
+    files = sorted(source.glob("*.root"))
+    for path in files:
+        shutil.copy(path, settings.drop_path)
+    processor = Processor(settings, *open_services(settings))
+    report = processor.run_pass()
+    stored = len(report.ingest.stored)
+    assert stored == len(files) - len(report.ingest.replay) >= 12  # mode-E files are set aside, not read
+    assert report.decodes == stored
+    assert report.summary().endswith(f"; {stored} files decoded")
+    # A new process (another host or worker) finds every file in the decoded store: no decode at all.
+    again = Processor(settings, *open_services(settings))
+    again.recompute_trends()
+    assert again.ingester.cache.stats.decodes == 0

@@ -258,7 +258,8 @@ def test_fastor_trends_equal_root_and_are_per_event(
         assert std_dev[i].value == approx(exp["std_dev"][0])
         assert std_dev[i].error == approx(exp["std_dev_error"][0])
         assert counted[i].value == approx(exp["maximum"])
-        assert peak[i].value == approx(exp["maximum"] / events[i])
+        # divided in the TH1F's own float32, as ROOT's Scale would store it
+        assert peak[i].value == pytest.approx(exp["maximum"] / events[i], rel=1e-6)
 
 
 def test_nan_file_between_good_files_is_recorded_and_processing_goes_on(
