@@ -67,37 +67,61 @@ def _phos_hole(shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
+def _th1(rng: np.random.Generator, name: str, n: int, total: float, high: float | None = None) -> Spec:
+    return Spec(name, "TH1F", (_edges(n, 0, n if high is None else high),), _smooth(rng, (n,), total))
+
+
+def _th2(rng: np.random.Generator, name: str, nx: int, ny: int, total: float) -> Spec:
+    return Spec(name, "TH2F", (_edges(nx, 0, nx), _edges(ny, 0, ny)), _smooth(rng, (nx, ny), total))
+
+
+TRIGGERS = (
+    "EMCGAH",
+    "EMCGAL",
+    "EMCJEH",
+    "EMCJEL",
+    "EMCL0",
+    "DCalGAH",
+    "DCalGAL",
+    "DCalJEH",
+    "DCalJEL",
+    "DCalL0",
+)
+SM_MAPS = ("FastORL0", "FastORL0Amp", "FastORL1", "FastORL1Amp", "FastORL0LargeAmp", "FastORL1LargeAmp")
+MEDIANS = ("EMCalMedianVsDCalMedian", "EMCalMedianVsDCalMedianRecalc", "EMCalMedianVsDCalMedianOffline")
+CLUSTERS = ("Energy", "EnergyHG", "EnergyLG", "NCells", "Time", "TimeHG", "TimeLG", "Eta", "Phi")
+
+
 def emc_specs(rng: np.random.Generator) -> list[Spec]:
     specs = [Spec(f"{P}Events", "TH1F", (_edges(1, 0, 1),), np.array([EVENTS_PER_MINUTE], dtype=float))]
     for level in ("L0", "L1"):
         for kind, total in (("", 3000.0), ("Amp", 90_000.0), ("LargeAmp", 30.0)):
-            specs.append(Spec(f"{P}FastOR{level}{kind}", "TH1F", (_edges(5000, 0, 5000),), _smooth(rng, (5000,), total)))
-    specs.append(Spec(f"{P}FastORL0Time", "TH2F", (_edges(5000, 0, 5000), _edges(20, 0, 20)), _smooth(rng, (5000, 20), 3000)))
+            specs.append(_th1(rng, f"{P}FastOR{level}{kind}", 5000, total))
+    specs.append(_th2(rng, f"{P}FastORL0Time", 5000, 20, 3000))
     hole = _phos_hole((48, 104))
     for kind in ("Amp", "Max"):
         for patch, _ in emc._EDGE_POSITION_PATCHES:
-            rate = _smooth(rng, (48, 104), 2000) * hole
-            specs.append(Spec(f"{P}{kind}EdgePos{patch}", "TH2F", (_edges(48, 0, 48), _edges(104, 0, 104)), rate))
-    for kind in ("FastORL0", "FastORL0Amp", "FastORL1", "FastORL1Amp", "FastORL0LargeAmp", "FastORL1LargeAmp"):
-        for sm in range(20):
-            specs.append(Spec(f"{P}{kind}_SM{sm}", "TH2F", (_edges(24, 0, 24), _edges(12, 0, 12)), _smooth(rng, (24, 12), 150)))
-    for kind in ("FEEvsTRU", "FEEvsSTU"):
-        for sm in range(20):
-            specs.append(Spec(f"{P}{kind}_SM{sm}", "TH2F", (_edges(200, 0, 200), _edges(100, 0, 100)), _smooth(rng, (200, 100), 800)))
-    triggers = ("EMCGAH", "EMCGAL", "EMCJEH", "EMCJEL", "EMCL0", "DCalGAH", "DCalGAL", "DCalJEH", "DCalJEL", "DCalL0")
-    for trigger in triggers:
+            edge = _th2(rng, f"{P}{kind}EdgePos{patch}", 48, 104, 2000)
+            specs.append(Spec(edge.name, edge.root_class, edge.edges, edge.rate * hole))
+    specs += [_th2(rng, f"{P}{kind}_SM{sm}", 24, 12, 150) for kind in SM_MAPS for sm in range(20)]
+    specs += [
+        _th2(rng, f"{P}{kind}_SM{sm}", 200, 100, 800) for kind in ("FEEvsTRU", "FEEvsSTU") for sm in range(20)
+    ]
+    for trigger in TRIGGERS:
         for kind in ("Offline", "Online", "Recalc"):
             for spectrum in ("MaxPatchAmp", "PatchAmp", "PatchAmpRatio"):
                 n = int(rng.integers(1000, 2001))
-                specs.append(Spec(f"{P}EMCal{spectrum}{trigger}{kind}", "TH1F", (_edges(n, 0, n),), _smooth(rng, (n,), 500)))
-    for kind in ("EMCalMedianVsDCalMedian", "EMCalMedianVsDCalMedianRecalc", "EMCalMedianVsDCalMedianOffline"):
-        specs.append(Spec(f"{P}{kind}", "TH2F", (_edges(100, 0, 100), _edges(100, 0, 100)), _smooth(rng, (100, 100), 400)))
-    for kind in ("BKGEMCal", "BKGDCal", "BKGEMCalRecalc", "BKGDCalRecalc"):
-        specs.append(Spec(f"{P}{kind}", "TH2F", (_edges(100, 0, 100), _edges(100, 0, 100)), _smooth(rng, (100, 100), 400)))
-    for kind in ("Energy", "EnergyHG", "EnergyLG", "NCells", "Time", "TimeHG", "TimeLG", "Eta", "Phi"):
-        specs.append(Spec(f"hCluster{kind}", "TH1F", (_edges(1000, 0, 100),), _smooth(rng, (1000,), 2000)))
-    for kind in ("IDvsAmpHG", "IDvsAmpLG", "IDvsTimeHG", "IDvsTimeLG"):
-        specs.append(Spec(f"h{kind}", "TH2F", (_edges(32, 0, 32), _edges(17664, 0, 17664)), _smooth(rng, (32, 17664), 20_000)))
+                specs.append(_th1(rng, f"{P}EMCal{spectrum}{trigger}{kind}", n, 500))
+    specs += [_th2(rng, f"{P}{kind}", 100, 100, 400) for kind in MEDIANS]
+    specs += [
+        _th2(rng, f"{P}{kind}", 100, 100, 400)
+        for kind in ("BKGEMCal", "BKGDCal", "BKGEMCalRecalc", "BKGDCalRecalc")
+    ]
+    specs += [_th1(rng, f"hCluster{kind}", 1000, 2000, high=100) for kind in CLUSTERS]
+    specs += [
+        _th2(rng, f"h{kind}", 32, 17664, 20_000)
+        for kind in ("IDvsAmpHG", "IDvsAmpLG", "IDvsTimeHG", "IDvsTimeLG")
+    ]
     return specs
 
 
