@@ -99,7 +99,8 @@ class FileContents:
 
 
 def _histogram_nbytes(hist: Histogram) -> int:
-    return sum(a.nbytes for a in _arrays(hist))
+    """Bytes of the histogram's distinct arrays (values and variances are often one shared array)."""
+    return sum(a.nbytes for a in {id(a): a for a in _arrays(hist)}.values())
 
 
 def _arrays(hist: Histogram) -> list[FloatArray]:

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import uproot
 
+from overwatch_core.decoded_store import DecodedStore
 from overwatch_core.errors import HistogramReadError
 from overwatch_core.histograms import (
     FileContents,
     HistogramCache,
+    _cache_key,
     event_count,
     list_classes,
     read_file,
@@ -403,3 +405,64 @@ def test_disk_level_is_shared_between_processes(write_root, tmp_path: Path) -> N
         [sys.executable, "-c", script, str(cache_dir), str(path)], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["0", "1"]
+
+
+# --- the decoded store -----------------------------------------------------------------------------------
+
+
+def unit_fills(root_class: str, n: int = 50, seed: int = 3) -> Histogram:
+    """Counts from unit-weight fills: no Sumw2 in the file, errors² = contents."""
+    hist = make_hist(root_class, seed)
+    values = np.random.default_rng(seed).poisson(3.0, hist.values.shape).astype(np.float64)
+    return hist.replace(values=values, variances=values)
+
+
+def test_stored_entries_keep_the_files_precision_and_share_values_as_variances(
+    write_root, tmp_path: Path
+) -> None:
+    path = write_root({"f": unit_fills("TH2F"), "d": unit_fills("TH1D"), "w": make_hist("TH1F")})
+    HistogramCache(disk_directory=tmp_path / "store").get(path)
+    loaded = DecodedStore(tmp_path / "store").load(_cache_key(path.absolute()))
+    assert loaded is not None
+    f, d, w = (loaded.histograms[k] for k in "fdw")
+    assert (f.values.dtype, d.values.dtype, w.values.dtype) == (np.float32, np.float64, np.float32)
+    assert f.variances is f.values  # no Sumw2 in the file: one array, on disk and in memory
+    assert w.variances is not w.values  # weighted: its own (float64) Sumw2
+    np.testing.assert_array_equal(w.variances, make_hist("TH1F").variances)
+
+
+def test_a_replaced_file_gets_a_new_entry_and_the_old_one_is_not_served(write_root, tmp_path: Path) -> None:
+    path = write_root({"h": unit_fills("TH1F", seed=1)})
+    store = tmp_path / "store"
+    first = HistogramCache(disk_directory=store).get(path).histograms["h"].values.copy()
+    os.utime(path, ns=(1, 1))  # another version of the file (size and mtime are the key)
+    write_root({"h": unit_fills("TH1F", seed=2)})
+    again = HistogramCache(disk_directory=store)
+    second = again.get(path).histograms["h"].values
+    assert again.stats.decodes == 1
+    assert not np.array_equal(first, second)
+    assert len(list(store.glob("*/*.owd"))) == 1  # one entry per file, replaced in place
+
+
+def test_a_damaged_entry_is_decoded_again(write_root, tmp_path: Path) -> None:
+    path = write_root({"h": unit_fills("TH1F")})
+    store = tmp_path / "store"
+    HistogramCache(disk_directory=store).get(path)
+    (entry,) = store.glob("*/*.owd")
+    entry.write_bytes(entry.read_bytes()[:-100])
+    cache = HistogramCache(disk_directory=store)
+    assert cache.get(path).histograms["h"].values.size
+    assert cache.stats.decodes == 1
+
+
+def test_the_store_is_a_small_multiple_of_the_root_files(tmp_path: Path) -> None:
+    """Demo EMC/HLT/TPC files: the decoded store takes at most 3× the bytes of the ROOT files."""
+    from overwatch_core.demo import generate_demo_data
+
+    files = generate_demo_data(tmp_path / "drop", n_runs=1, files_per_run=3, workers=1).out_dir
+    paths = sorted(p for p in files.glob("*_300000_*.root"))
+    cache = HistogramCache(disk_directory=tmp_path / "store")
+    for path in paths:
+        cache.get(path)
+    root_bytes = sum(p.stat().st_size for p in paths)
+    assert DecodedStore(tmp_path / "store").size_bytes() <= 3 * root_bytes
