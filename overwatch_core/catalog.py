@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from overwatch_core import schema
 from overwatch_core.errors import NotFoundError
 from overwatch_core.model import Run, RunFile, Subsystem
 
@@ -238,9 +239,10 @@ class Catalog:
 
     @classmethod
     def connect(cls, url: str, tz: ZoneInfo, create: bool = True) -> Catalog:
+        """The catalog at ``url``: an empty one is created at the newest schema revision (``create``), an
+        out-of-date one is refused with SchemaError naming `overwatch db upgrade`."""
         catalog = cls(make_engine(url), tz)
-        if create:
-            catalog.create_schema()
+        schema.ensure_current(catalog.engine, metadata, create)
         return catalog
 
     def create_schema(self) -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import diskcache
 
-from overwatch_core import demo, filenames
+from overwatch_core import demo, filenames, schema
 from overwatch_core.archive import ARCHIVE_NAME, plan_archive, write_archive
-from overwatch_core.catalog import Catalog, FileReport, RunPage
+from overwatch_core.catalog import Catalog, FileReport, RunPage, make_engine
 from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.ingest import rebuild
@@ -343,6 +343,23 @@ def _report_lines(report: FileReport | None) -> list[str]:
     return lines
 
 
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    """The catalog's schema revision, or its upgrade to the newest (every row kept)."""
+    engine = make_engine(settings.catalog_url)
+    try:
+        if args.action == "upgrade":
+            before, after = schema.upgrade(engine)
+            print(f"catalog upgraded from {before or 'an empty database'} to revision {after}")
+            return 0
+        with engine.connect() as conn:
+            revision = schema.current(conn)
+        state = "up to date" if revision == schema.head() else "out of date: run `overwatch db upgrade`"
+        print(f"catalog revision {revision or 'none (empty, or from before migrations)'}; {state}")
+        return 0
+    finally:
+        engine.dispose()
+
+
 Command = Callable[[Settings, argparse.Namespace], int]
 
 
@@ -419,6 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--live-files", type=int, default=60, help="minutes of data in the live run (default 60)")
     p.add_argument("--cadence", type=float, default=20.0, help="seconds between live minutes (default 20)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "db",
+        help="the catalog's schema: `current` shows its revision, `upgrade` migrates it (rows kept)",
+        epilog="example: overwatch db upgrade",
+    )
+    p.add_argument("action", choices=["current", "upgrade"])
+    p.set_defaults(func=cmd_db)
 
     p = sub.add_parser(
         "files",
