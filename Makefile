@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR ?= demo-data
 DEMO_ENV := OVERWATCH_DATA_FOLDER=$(DEMO_DIR)/data
 
-.PHONY: demo test bench lint venv browser-deps clean
+.PHONY: demo test bench lint venv system-deps clean
 
 venv: $(STAMP)
 
@@ -21,20 +21,22 @@ $(STAMP): pyproject.toml
 
 # The test-only extra: real ROOT writes the fixture corpus of tests/rootcorpus (not needed by the demo).
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,celery,rootfiles]'
+	$(BIN)/python -m pip install --quiet -e '.[test,celery,postgres,rootfiles]'
 	touch $(TEST_STAMP)
 
-# Debian's chromium and chromium-driver run the browser tests; redis-server backs the Celery test
-# (the tests start and stop their own redis on 127.0.0.1). Installed only when missing.
-browser-deps:
+# Debian's chromium and chromium-driver run the browser tests; redis-server backs the Celery test and
+# postgresql the catalog tests on PostgreSQL (the tests start and stop their own servers on 127.0.0.1).
+# Installed only when missing.
+system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
-		|| ! command -v redis-server >/dev/null; then \
-		echo "installing Debian chromium, chromium-driver and redis-server"; \
+		|| ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing Debian chromium, chromium-driver, redis-server and postgresql"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver redis-server; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver redis-server \
+			postgresql; \
 	fi
 
-test: $(TEST_STAMP) browser-deps
+test: $(TEST_STAMP) system-deps
 	$(BIN)/python -m pytest
 
 # Fresh demo data, one processing pass, then live replay + processing loop + dashboard until Ctrl-C.

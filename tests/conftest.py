@@ -12,15 +12,61 @@ from typing import Any
 import pytest
 
 from overwatch_core.settings import Settings, load_settings
+from tests.postgres_cluster import Cluster, running_cluster
+
+#: Test modules that run against SQLite and PostgreSQL (the same SQLAlchemy code): the catalog and what
+#: writes it (users, trends and alarms, ingest, processing and its lease, schema migrations).
+BOTH_DATABASES = frozenset(
+    [
+        "test_catalog.py",
+        "test_users.py",
+        "test_alarms.py",
+        "test_ingest.py",
+        "test_processing.py",
+        "test_schema.py",
+    ]
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    uses_catalog = {"make_settings", "settings", "catalog_url"} & set(metafunc.fixturenames)
+    if metafunc.definition.path.name in BOTH_DATABASES and uses_catalog:
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the session (a failure to start fails the tests using it)."""
+    with running_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
-    """Settings for a fresh data folder below tmp_path; keyword arguments override any setting."""
+def database(request: pytest.FixtureRequest) -> str:
+    """The catalog's database kind for this test: "sqlite" unless the module runs against both."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def catalog_url(database: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty catalog database for this test: a SQLite file, or a new PostgreSQL database."""
+    if database == "postgresql":
+        cluster: Cluster = request.getfixturevalue("postgres")
+        return cluster.database()
+    return f"sqlite:///{tmp_path / 'c.sqlite'}"
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database: str, request: pytest.FixtureRequest) -> Callable[..., Settings]:
+    """Settings for a fresh data folder below tmp_path; keyword arguments override any setting. With
+    PostgreSQL every settings object of the test shares one new database (like one shared catalog)."""
+    url = request.getfixturevalue("catalog_url") if database == "postgresql" else None
 
     def make(**overrides: Any) -> Settings:
         overrides.setdefault("data_folder", str(tmp_path / "data"))
         overrides.setdefault("settle_seconds", 0.0)
+        if url is not None:
+            overrides.setdefault("database_url", url)
         return load_settings(None, env={}, **overrides)
 
     return make

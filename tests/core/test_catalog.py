@@ -17,8 +17,8 @@ T0 = datetime(2015, 11, 24, 18, 0, 0, tzinfo=TZ)
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    return Catalog.connect(f"sqlite:///{tmp_path / 'c.sqlite'}", TZ)
+def catalog(catalog_url: str) -> Catalog:
+    return Catalog.connect(catalog_url, TZ)
 
 
 def add(catalog: Catalog, run: int, location: str, minute: int, hists: dict[str, str] | None = None) -> None:
@@ -30,7 +30,8 @@ def add(catalog: Catalog, run: int, location: str, minute: int, hists: dict[str,
         catalog.update_subsystems(conn, run, ["EMC", "TPC", "HLT"])
 
 
-def test_sqlite_uses_wal(catalog: Catalog) -> None:
+def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    catalog = Catalog.connect(f"sqlite:///{tmp_path / 'wal.sqlite'}", TZ)
     with catalog.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 

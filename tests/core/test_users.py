@@ -35,8 +35,8 @@ NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=TZ)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> UserStore:
-    return UserStore(Catalog.connect(f"sqlite:///{tmp_path / 'c.sqlite'}", TZ), rounds=4)
+def store(catalog_url: str) -> UserStore:
+    return UserStore(Catalog.connect(catalog_url, TZ), rounds=4)
 
 
 def test_default_cost_is_12_rounds(tmp_path: Path) -> None:
@@ -194,9 +194,9 @@ def test_failures_of_any_name_are_recorded(store: UserStore) -> None:
     assert store.is_locked(name, "2001:db8::1", NOW, 1, 15)
 
 
-def test_failures_live_in_the_database(tmp_path: Path) -> None:
+def test_failures_live_in_the_database(catalog_url: str) -> None:
     """SPEC §12: a second store on the same catalog (another web host) sees the same lock."""
-    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    url = catalog_url
     first = UserStore(Catalog.connect(url, TZ), rounds=4)
     second = UserStore(Catalog.connect(url, TZ), rounds=4)
     first.record_failure("alice", "10.0.0.1", NOW)
