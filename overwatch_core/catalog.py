@@ -120,6 +120,31 @@ trend_missing = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
 )
 
+#: The reference run of a subsystem, valid from ``valid_from`` on until a later row; who set it and when.
+reference_runs = sa.Table(
+    "reference_runs",
+    metadata,
+    sa.Column("subsystem", sa.String(16), primary_key=True),
+    sa.Column("valid_from", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("reference_run", sa.Integer, nullable=False),
+    sa.Column("set_by", sa.String(64), nullable=False),
+    sa.Column("set_at", sa.BigInteger, nullable=False),
+)
+
+#: The verdict of each check on each histogram of each processed file (never recomputed on page views).
+check_results = sa.Table(
+    "check_results",
+    metadata,
+    sa.Column("path", sa.String(512), primary_key=True),
+    sa.Column("subsystem", sa.String(16), primary_key=True),
+    sa.Column("histogram", sa.String(512), primary_key=True),
+    sa.Column("check_name", sa.String(64), primary_key=True),
+    sa.Column("run_number", sa.Integer, sa.ForeignKey("runs.run_number"), nullable=False),
+    sa.Column("quality", sa.String(8), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Index("ix_check_results_run_subsystem", "run_number", "subsystem"),
+)
+
 users = sa.Table(
     "users",
     metadata,
@@ -151,6 +176,7 @@ leases = sa.Table(
 
 #: Tables whose content comes from the data folder (`overwatch rebuild` recreates them), children first.
 DATA_TABLES = (
+    check_results,
     alarm_results,
     trend_missing,
     trend_values,
@@ -161,6 +187,18 @@ DATA_TABLES = (
     subsystems,
     runs,
 )
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """A subsystem's reference run, valid for runs from ``valid_from`` on (until a later setting)."""
+
+    subsystem: str
+    valid_from: int
+    reference_run: int
+    set_by: str
+    set_at: datetime
+
 
 #: File processing states (``file_status.state``).
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -526,9 +564,7 @@ class Catalog:
         skipped: dict[str, dict[str, tuple[str, str]]] = {}
         for row in skipped_rows:
             skipped.setdefault(row.path, {})[row.name] = (row.root_class, row.reason)
-        return {
-            r.path: FileReport(r.path, r.state, r.problem, r.note, skipped.get(r.path, {})) for r in rows
-        }
+        return {r.path: FileReport(r.path, r.state, r.problem, r.note, skipped.get(r.path, {})) for r in rows}
 
     def _paths(self, run_number: int, location: str) -> Any:
         return sa.select(files.c.path).where(files.c.run_number == run_number, files.c.location == location)
@@ -548,6 +584,98 @@ class Catalog:
                 sa.select(union.c.run_number, sa.func.count()).group_by(union.c.run_number)
             ).all()
         return {r[0]: r[1] for r in rows}
+
+    # -- reference runs and check results -----------------------------------------------------------------
+
+    def set_reference(
+        self, subsystem: str, reference_run: int, valid_from: int, set_by: str, now: float | None = None
+    ) -> None:
+        """Make ``reference_run`` the reference of ``subsystem`` for runs from ``valid_from`` on."""
+        self.run(reference_run).subsystem(subsystem)  # NotFoundError for an unknown run or subsystem
+        row = {
+            "reference_run": reference_run,
+            "set_by": set_by,
+            "set_at": int(time.time() if now is None else now),
+        }
+        with self.engine.begin() as conn:
+            key = (reference_runs.c.subsystem == subsystem, reference_runs.c.valid_from == valid_from)
+            if conn.execute(reference_runs.update().where(*key).values(**row)).rowcount == 0:
+                conn.execute(
+                    reference_runs.insert().values(subsystem=subsystem, valid_from=valid_from, **row)
+                )
+
+    def clear_reference(self, subsystem: str, valid_from: int) -> bool:
+        """Remove the reference set from ``valid_from`` on; False when there was none."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                reference_runs.delete().where(
+                    reference_runs.c.subsystem == subsystem, reference_runs.c.valid_from == valid_from
+                )
+            )
+        return bool(done.rowcount)
+
+    def references(self, subsystem: str | None = None) -> list[ReferenceRun]:
+        """Every reference setting (of one subsystem), oldest validity first."""
+        query = sa.select(reference_runs).order_by(reference_runs.c.subsystem, reference_runs.c.valid_from)
+        if subsystem is not None:
+            query = query.where(reference_runs.c.subsystem == subsystem)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            ReferenceRun(
+                r.subsystem,
+                r.valid_from,
+                r.reference_run,
+                r.set_by,
+                datetime.fromtimestamp(r.set_at, self.tz),
+            )
+            for r in rows
+        ]
+
+    def reference_for(self, subsystem: str, run_number: int) -> ReferenceRun | None:
+        """The reference valid for ``run_number``: the setting with the latest ``valid_from`` not after it."""
+        valid = [r for r in self.references(subsystem) if r.valid_from <= run_number]
+        return valid[-1] if valid else None
+
+    def record_checks(
+        self, conn: Connection, run_file: RunFile, subsystem: str, results: Mapping[str, Sequence[Any]]
+    ) -> None:
+        """Store the check results of one file and subsystem (replacing earlier ones of that file)."""
+        conn.execute(
+            check_results.delete().where(
+                check_results.c.path == run_file.path, check_results.c.subsystem == subsystem
+            )
+        )
+        rows = [
+            {
+                "path": run_file.path,
+                "subsystem": subsystem,
+                "histogram": name,
+                "check_name": r.check,
+                "run_number": run_file.run_number,
+                "quality": r.quality,
+                "message": r.message,
+            }
+            for name, found in results.items()
+            for r in found
+        ]
+        if rows:
+            conn.execute(check_results.insert(), rows)
+
+    def check_results_of(self, path: str, subsystem: str) -> list[tuple[str, str, str, str]]:
+        """(histogram, check, quality, message) of one file and subsystem, by histogram and check."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    check_results.c.histogram,
+                    check_results.c.check_name,
+                    check_results.c.quality,
+                    check_results.c.message,
+                )
+                .where(check_results.c.path == path, check_results.c.subsystem == subsystem)
+                .order_by(check_results.c.histogram, check_results.c.check_name)
+            ).all()
+        return [tuple(r) for r in rows]
 
     def recorded_paths(self, paths: Sequence[str]) -> set[str]:
         """Which of ``paths`` the catalog already lists as files."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -24,11 +26,12 @@ from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.ingest import rebuild
 from overwatch_core.processing import Processor, leader_lock, open_services
+from overwatch_core.quality import SubsystemQuality, subsystem_quality
 from overwatch_core.settings import Settings, load_settings
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.trending import TrendStore, find_source
-from overwatch_core.users import Role, UserStore
+from overwatch_core.users import Role, UserStore, role_at_least
 from overwatch_core.views import SubsystemView, ViewService
 
 log = logging.getLogger("overwatch")
@@ -343,6 +346,85 @@ def _report_lines(report: FileReport | None) -> list[str]:
     return lines
 
 
+def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
+    """Set, show or clear a subsystem's reference run (setting needs an expert or admin user)."""
+    processor = _processor(settings)
+    catalog = processor.ingester.catalog
+    if args.action == "show":
+        shown = catalog.references(args.subsystem)
+        for ref in shown:
+            print(
+                f"{ref.subsystem}: reference run {ref.reference_run} for runs from {ref.valid_from} on "
+                f"(set by {ref.set_by}, {ref.set_at:%Y-%m-%d %H:%M})"
+            )
+        if not shown:
+            print("no reference runs set")
+        return 0
+    if args.subsystem is None:
+        raise OverwatchError(f"reference {args.action}: name the subsystem")
+    if args.action == "clear":
+        if args.valid_from is None or not catalog.clear_reference(args.subsystem, args.valid_from):
+            raise OverwatchError(f"no reference of {args.subsystem} set from run {args.valid_from}")
+        print(f"cleared the {args.subsystem} reference valid from run {args.valid_from}")
+        return 0
+    if args.run is None or args.user is None:
+        raise OverwatchError("reference set: give the reference run (--run) and who sets it (--user)")
+    user = UserStore(catalog).get(args.user)
+    if user is None or not role_at_least(user.role, "expert"):
+        raise OverwatchError(f"only an expert or admin may set a reference; {args.user!r} is not one")
+    valid_from = args.run if args.valid_from is None else args.valid_from
+    catalog.set_reference(args.subsystem, args.run, valid_from, user.username)
+    rechecked = processor.recheck(args.subsystem, valid_from)
+    print(
+        f"{args.subsystem}: reference run {args.run} for runs from {valid_from} on; "
+        f"verdicts of {rechecked} runs recomputed"
+    )
+    return 0
+
+
+def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
+    """The verdicts of a run's subsystems (problems first), or the checks a subsystem runs."""
+    processor = _processor(settings)
+    if args.checks:
+        for name, specs in processor.checks.items():
+            for spec in specs:
+                state = "" if spec.enabled else "  (off)"
+                params = ", ".join(f"{k}={v:g}" for k, v in spec.params.items())
+                print(f"{name}  {spec.name:24} {spec.kind:18} {spec.pattern:32} {params}{state}")
+        return 0
+    if args.run is None:
+        raise OverwatchError("quality: give a run number (or --checks)")
+    catalog = processor.ingester.catalog
+    names = [args.subsystem] if args.subsystem else [s.name for s in catalog.run(args.run).subsystems]
+    verdicts = [subsystem_quality(catalog, args.run, name) for name in names]
+    if args.json:
+        print(json.dumps([_quality_json(v) for v in verdicts], indent=2))
+        return 0
+    for v in verdicts:
+        counts = ", ".join(f"{n} {q}" for q, n in v.counts.items() if n)
+        ref = f"reference run {v.reference_run}" if v.reference_run is not None else "no reference run"
+        print(f"Run {v.run_number} {v.subsystem} ({ref}): {v.quality} — {counts or 'no checks stored'}")
+        for hist in v.problems:
+            for result in (r for r in hist.results if r.quality in ("Bad", "Medium")):
+                print(f"  {result.quality:6}  {hist.name}  {result.check}: {result.message}")
+    return 0
+
+
+def _quality_json(v: SubsystemQuality) -> dict[str, object]:
+    return {
+        "run": v.run_number,
+        "subsystem": v.subsystem,
+        "quality": v.quality,
+        "reference_run": v.reference_run,
+        "file": v.path,
+        "counts": v.counts,
+        "histograms": [
+            {"name": h.name, "quality": h.quality, "checks": [dataclasses.asdict(r) for r in h.results]}
+            for h in v.histograms
+        ],
+    }
+
+
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     """The catalog's schema revision, or its upgrade to the newest (every row kept)."""
     engine = make_engine(settings.catalog_url)
@@ -438,6 +520,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
+        "reference",
+        help="a subsystem's reference run: set (expert or admin), show or clear",
+        epilog="example: overwatch reference set EMC --run 300000 --from 300001 --user alice",
+    )
+    p.add_argument("action", choices=["set", "show", "clear"])
+    p.add_argument("subsystem", nargs="?", help="subsystem (all for show)")
+    p.add_argument("--run", type=int, help="the reference run (set)")
+    p.add_argument("--from", dest="valid_from", type=int, help="first run it is valid for (default: --run)")
+    p.add_argument("--user", help="who sets it: an expert or admin of the catalog (set)")
+    p.set_defaults(func=cmd_reference)
+
+    p = sub.add_parser(
+        "quality",
+        help="the check verdicts of a run (problems first), or --checks: the checks each subsystem runs",
+        epilog="example: overwatch quality 300003 EMC",
+    )
+    p.add_argument("run", type=int, nargs="?", help="run number")
+    p.add_argument("subsystem", nargs="?", help="only this subsystem")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--checks", action="store_true", help="list the configured checks instead")
+    p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser(
         "db",
         help="the catalog's schema: `current` shows its revision, `upgrade` migrates it (rows kept)",
         epilog="example: overwatch db upgrade",
@@ -470,6 +575,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             level="DEBUG" if args.verbose else settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        if not args.verbose:
+            logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines on every connect
         func: Command = args.func
         return func(settings, args)
     except OverwatchError as exc:

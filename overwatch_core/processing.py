@@ -15,10 +15,11 @@ import sqlalchemy.exc
 
 from overwatch_core import filenames
 from overwatch_core.catalog import DONE, FAILED, Catalog
-from overwatch_core.errors import OverwatchError
+from overwatch_core.checks import CheckResult, CheckSpec, evaluate, merged_specs
+from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.histograms import FileContents, HistogramCache
 from overwatch_core.ingest import Ingester, IngestReport, rebuild
-from overwatch_core.model import RunFile
+from overwatch_core.model import Histogram, RunFile
 from overwatch_core.settings import Settings
 from overwatch_core.subsystems.base import histograms_with_derived
 from overwatch_core.subsystems.registry import get_subsystem
@@ -90,6 +91,7 @@ class Processor:
         self.settings = settings
         self.ingester = Ingester(settings, catalog, cache)
         self.trends = TrendStore(catalog)
+        self.checks = configured_checks(settings)  # a bad [checks] table stops here, naming its key
 
     def run_pass(self) -> ProcessReport:
         """Ingest, then the trends of every file not yet processed: this pass's and any a cut pass left.
@@ -141,11 +143,51 @@ class Processor:
         missing: list[TrendValue] = []
         with self.ingester.catalog.engine.begin() as conn:
             for sub, run_file in readers:
-                extracted = self._extract(sub.name, sub.file_location == sub.name, contents, run_file)
+                own_files = sub.file_location == sub.name
+                extracted = self._extract(sub.name, own_files, contents, run_file)
                 alarms += self.trends.record(conn, run_file, sub.name, extracted, self.settings.trend_alarms)
                 values += len(extracted)
                 missing += [v for v in extracted if v.value is None]
+                verdicts = self._check(sub.name, own_files, contents, run_file)
+                self.ingester.catalog.record_checks(conn, run_file, sub.name, verdicts)
         return values, alarms, missing
+
+    def _check(
+        self, subsystem: str, own_files: bool, contents: FileContents, run_file: RunFile
+    ) -> dict[str, list[CheckResult]]:
+        """The file's verdicts for one subsystem, against the newest file of its reference run (if any)."""
+        definition = get_subsystem(subsystem, self.settings.subsystems)
+        hists = histograms_with_derived(definition, contents.histograms, own_files)
+        reference = self.reference_histograms(subsystem, run_file.run_number)
+        try:
+            return evaluate(
+                self.checks[subsystem],
+                hists,
+                None if reference is None else reference[1],
+                run_file.n_events,
+                None if reference is None else reference[0],
+            )
+        except _CONTENT_ERRORS as exc:
+            raise FileProcessingError(
+                run_file.path, f"{subsystem} checks: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def reference_histograms(
+        self, subsystem: str, run_number: int
+    ) -> tuple[int, dict[str, Histogram]] | None:
+        """(reference run, its newest file's histograms with derived ones) for ``subsystem`` in a run."""
+        catalog = self.ingester.catalog
+        reference = catalog.reference_for(subsystem, run_number)
+        if reference is None:
+            return None
+        sub = catalog.run(reference.reference_run).subsystem(subsystem)
+        if not sub.files:
+            return None
+        definition = get_subsystem(subsystem, self.settings.subsystems)
+        contents = self.ingester.cache.get(self.settings.data_path / sub.files[-1].path)
+        return reference.reference_run, histograms_with_derived(
+            definition, contents.histograms, sub.file_location == subsystem
+        )
 
     def _extract(
         self, subsystem: str, own_files: bool, contents: FileContents, run_file: RunFile
@@ -172,6 +214,23 @@ class Processor:
                     f"{type(exc).__name__}: {exc}",
                 ) from exc
         return values
+
+    def recheck(self, subsystem: str, first_run: int) -> int:
+        """The verdicts of the newest file of ``subsystem`` in every run from ``first_run`` on, again (after a
+        reference change); returns the number of runs rechecked. Older files keep their stored verdicts."""
+        catalog = self.ingester.catalog
+        count = 0
+        for number in (n for n in catalog.run_numbers() if n >= first_run):
+            sub = next((s for s in catalog.run(number).subsystems if s.name == subsystem), None)
+            if sub is None or not sub.files:
+                continue
+            newest = sub.files[-1]
+            contents = self.ingester.cache.get(self.settings.data_path / newest.path)
+            verdicts = self._check(subsystem, sub.file_location == subsystem, contents, newest)
+            with catalog.engine.begin() as conn:
+                catalog.record_checks(conn, newest, subsystem, verdicts)
+            count += 1
+        return count
 
     def recompute_trends(self) -> int:
         """Trend values and alarms of every stored file again, from disk (`overwatch rebuild --trending`)."""
@@ -222,6 +281,20 @@ def _missing_summary(missing: list[TrendValue]) -> str | None:
     shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more reasons" if len(reasons) > 3 else "")
     names = ", ".join(v.trend for v in missing[:5]) + (", …" if len(missing) > 5 else "")
     return f"{len(missing)} trend values missing ({names}): {shown}"
+
+
+def configured_checks(settings: Settings) -> dict[str, tuple[CheckSpec, ...]]:
+    """Each configured subsystem's checks: its defaults with the ``[checks]`` table applied."""
+    unknown = set(settings.checks) - set(settings.subsystems)
+    if unknown:
+        raise ConfigError(f"checks: no such subsystem {sorted(unknown)}; configured: {settings.subsystems}")
+    result = {}
+    for name in settings.subsystems:
+        entries = settings.checks.get(name, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ConfigError(f"checks.{name}: must be a list of check tables ([[checks.{name}]])")
+        result[name] = merged_specs(get_subsystem(name, settings.subsystems).default_checks(), entries, name)
+    return result
 
 
 LEASE = "process-leader"

@@ -71,14 +71,28 @@ def ensure_current(engine: Engine, metadata: sa.MetaData, create: bool) -> None:
         )
 
 
+#: Tables each revision added, newest first: code from before migrations created them without a version
+#: table (revision 0002's tables were made that way by the commits just before migrations existed).
+_ADDED = (
+    ("0003", {"reference_runs", "check_results"}),
+    ("0002", {"skipped_objects", "file_status", "trend_missing"}),
+)
+
+
+def unversioned_revision(tables: set[str]) -> str:
+    """The revision a catalog without a version table has: the newest whose added tables all exist."""
+    return next((revision for revision, added in _ADDED if added <= tables), FIRST)
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the catalog to the newest revision, keeping every row; returns (revision before, after)."""
     with engine.begin() as connection:
         before = current(connection)
         config = _config(connection)
         if before is None and _has_tables(connection):
-            command.stamp(config, FIRST)  # made before migrations existed: it has the first revision's tables
-            before = f"{FIRST} (before migrations)"
+            found = unversioned_revision(set(sa.inspect(connection).get_table_names()))
+            command.stamp(config, found)  # made before migrations existed: mark what its tables are
+            before = f"{found} (a catalog from before migrations)"
         command.upgrade(config, "head")
         after = current(connection)
     assert after is not None

@@ -57,6 +57,9 @@ class Settings:
     alarms: dict[str, Any] = _setting(
         {}, "Alarms per trend name: a list of alarm tables each (see [alarms])."
     )
+    checks: dict[str, Any] = _setting(
+        {}, "Automatic checks per subsystem: a list of check tables each, changing or adding to the defaults."
+    )
     instance_folder: str = _setting(
         "", "Web app state (secret key, job cache); empty means <data_folder>/instance."
     )

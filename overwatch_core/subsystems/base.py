@@ -12,6 +12,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from overwatch_core.checks import CheckSpec
 from overwatch_core.errors import OverwatchError
 from overwatch_core.model import FloatArray, Histogram
 
@@ -298,6 +299,10 @@ class SubsystemDefinition(Protocol):
 
     def trending_sources(self) -> tuple[TrendingSource, ...]: ...
 
+    def default_checks(self) -> tuple[CheckSpec, ...]:
+        """The automatic checks this subsystem's histograms get unless the configuration changes them."""
+        ...
+
 
 # --- scaling -----------------------------------------------------------------------------------------------
 
@@ -431,6 +436,15 @@ def _with_statistics(processed: ProcessedHistogram, source: SourceHistogram) -> 
 
 # --- the generic subsystem ----------------------------------------------------------------------------------
 
+#: Every histogram: not empty where the reference run filled it. The χ² shape test against the reference
+#: is declared but off: with run-level changes of gains and vertex positions and 10⁵ entries it flags
+#: healthy runs; switch it on for chosen histograms (``[[checks.HLT]] name = "shape-vs-reference"``,
+#: ``enabled = true``, ``pattern = …``).
+GENERIC_CHECKS = (
+    CheckSpec("not-empty", "empty"),
+    CheckSpec("shape-vs-reference", "chi2", params={"medium_below": 1e-3, "bad_below": 1e-6}, enabled=False),
+)
+
 
 @dataclass(frozen=True)
 class GenericSubsystem:
@@ -462,6 +476,9 @@ class GenericSubsystem:
 
     def trending_sources(self) -> tuple[TrendingSource, ...]:
         return self.trends
+
+    def default_checks(self) -> tuple[CheckSpec, ...]:
+        return GENERIC_CHECKS
 
 
 # --- trend values -------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from overwatch_core.checks import CheckSpec
 from overwatch_core.model import Histogram
 from overwatch_core.subsystems.base import (
     DisplayOptions,
@@ -366,6 +367,9 @@ class EMCSubsystem:
     def trending_sources(self) -> tuple[TrendingSource, ...]:
         return TRENDING_SOURCES
 
+    def default_checks(self) -> tuple[CheckSpec, ...]:
+        return CHECKS
+
 
 def _process_stack(
     stack: HistogramStack, options: ProcessingOptions, n_events: float | None
@@ -419,6 +423,17 @@ TRENDING_SOURCES = trending_sources_from(
     ((name, desc, f"{PREFIX}{name}") for name, desc in _TREND_TABLE),
     ("max", "mean", "stddev"),
     per_event=lambda hist_name: "EdgePos" in hist_name or hist_name in FASTOR_SUMMARY_NAMES,
+)
+
+#: The FastOR summaries: no hot channel (the original's per-event rule, 1e-2, 1e4 for Amp, 1e-7 for
+#: LargeAmp); the L0/L1 hit maps' shape against the reference (KS); every histogram not empty.
+CHECKS = (
+    CheckSpec("not-empty", "empty"),
+    CheckSpec("fastor-hot", "hot_channels_max", f"{PREFIX}FastORL[01]", {"max": 0, "threshold": 1e-2}),
+    CheckSpec("fastor-amp-hot", "hot_channels_max", f"{PREFIX}FastORL[01]Amp", {"max": 0, "threshold": 1e4}),
+    CheckSpec("fastor-large-hot", "hot_channels_max", f"{PREFIX}FastORL[01]LargeAmp", {"threshold": 1e-7}),
+    CheckSpec("fastor-shape", "ks", f"{PREFIX}FastORL[01]", {"medium_below": 1e-3, "bad_below": 1e-6}),
+    CheckSpec("fastor-dead", "dead_fraction_max", f"{PREFIX}FastORL[01]", {"max": 0.05}),
 )
 
 EMC = EMCSubsystem()

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from overwatch_core.checks import CheckSpec
 from overwatch_core.model import FloatArray, Histogram
 from overwatch_core.subsystems.base import (
+    GENERIC_CHECKS,
     DisplayOptions,
     HistGroup,
     ProcessedHistogram,
@@ -238,6 +240,9 @@ class TPCSubsystem:
 
     def trending_sources(self) -> tuple[TrendingSource, ...]:
         return TRENDING_SOURCES
+
+    def default_checks(self) -> tuple[CheckSpec, ...]:
+        return GENERIC_CHECKS
 
 
 _CUTS = "(p_{T} > 0.25 GeV/c, |#eta| < 1)"

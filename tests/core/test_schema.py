@@ -96,6 +96,15 @@ def test_an_old_catalog_is_refused_until_upgraded_and_keeps_every_row(
     assert cli.main([*base, "db", "upgrade"]) == 0  # idempotent
 
 
+def test_a_catalog_from_the_commits_before_migrations_with_later_tables_upgrades(tmp_path: Path) -> None:
+    """Code of the days just before migrations created revision 0002's tables without a version table."""
+    path = tmp_path / "c.sqlite"
+    fill_today(at_revision(path, "0002", versioned=False))
+    before, after = schema.upgrade(make_engine(url(path)))
+    assert (before, after) == ("0002 (a catalog from before migrations)", schema.head())
+    assert Catalog.connect(url(path), TZ).run(300000).subsystem("EMC").files
+
+
 def test_a_catalog_of_newer_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     Catalog.connect(url(path), TZ)
