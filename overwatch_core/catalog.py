@@ -588,10 +588,20 @@ class Catalog:
     # -- reference runs and check results -----------------------------------------------------------------
 
     def set_reference(
-        self, subsystem: str, reference_run: int, valid_from: int, set_by: str, now: float | None = None
+        self,
+        subsystem: str,
+        reference_run: int,
+        valid_from: int,
+        set_by: str,
+        now: float | None = None,
+        require_run: bool = True,
     ) -> None:
-        """Make ``reference_run`` the reference of ``subsystem`` for runs from ``valid_from`` on."""
-        self.run(reference_run).subsystem(subsystem)  # NotFoundError for an unknown run or subsystem
+        """Make ``reference_run`` the reference of ``subsystem`` for runs from ``valid_from`` on.
+
+        The run must exist unless ``require_run`` is False (a demo naming a run it is about to ingest).
+        """
+        if require_run:
+            self.run(reference_run).subsystem(subsystem)  # NotFoundError for an unknown run or subsystem
         row = {
             "reference_run": reference_run,
             "set_by": set_by,

@@ -246,6 +246,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         live_run = max(catalog.run_numbers(), default=0) + 1
     users = UserStore(catalog)
     credentials = {name: _demo_user(users, name, role) for name, role in DEMO_USERS}
+    for name in settings.subsystems:  # the first clean run is every subsystem's reference, from the start
+        catalog.set_reference(name, demo.REFERENCE_RUN, 0, "demo", require_run=False)
     env = _child_env(settings, args)
     base = [sys.executable, "-m", "overwatch_core.cli"]
     children = [subprocess.Popen([*base, "process", "--watch"], env=env)]

@@ -81,6 +81,8 @@ SUBSYSTEMS = ("EMC", "HLT", "TPC")
 HOT_FASTOR_IDS: tuple[int, ...] = (517, 2222, 3931)
 #: Index of the first file (minutes after the first file) in which the hot FastORs fire.
 HOT_FROM_MINUTE = 5
+#: The first run of the plan, without hot channels: `overwatch demo` makes it every subsystem's reference.
+REFERENCE_RUN = 300000
 #: Hits per event of a hot FastOR (L0 and L1, all above 400 ADC).
 HOT_HIT_RATE = 0.5
 #: ADC per hit of a hot FastOR; unphysical on purpose, see the module docstring.

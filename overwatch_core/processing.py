@@ -16,7 +16,7 @@ import sqlalchemy.exc
 from overwatch_core import filenames
 from overwatch_core.catalog import DONE, FAILED, Catalog
 from overwatch_core.checks import CheckResult, CheckSpec, evaluate, merged_specs
-from overwatch_core.errors import ConfigError, OverwatchError
+from overwatch_core.errors import ConfigError, NotFoundError, OverwatchError
 from overwatch_core.histograms import FileContents, HistogramCache
 from overwatch_core.ingest import Ingester, IngestReport, rebuild
 from overwatch_core.model import Histogram, RunFile
@@ -180,7 +180,11 @@ class Processor:
         reference = catalog.reference_for(subsystem, run_number)
         if reference is None:
             return None
-        sub = catalog.run(reference.reference_run).subsystem(subsystem)
+        try:
+            sub = catalog.run(reference.reference_run).subsystem(subsystem)
+        except NotFoundError:
+            log.warning("the %s reference run %s is not in the catalog", subsystem, reference.reference_run)
+            return None
         if not sub.files:
             return None
         definition = get_subsystem(subsystem, self.settings.subsystems)

@@ -308,3 +308,9 @@ def test_replay_of_an_unknown_run_lists_the_known_ones(demo_set: demo.DemoSummar
 def test_replay_from_a_missing_folder_says_so(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="replay source folder"):
         demo.replay_run(tmp_path / "nowhere", tmp_path / "drop", 300000, sleep=lambda _s: None)
+
+
+def test_the_demo_reference_run_is_a_clean_run_of_the_plan() -> None:
+    """`overwatch demo` makes it the reference: the hot runs then come out Bad on the FastOR checks."""
+    (plan,) = [p for p in demo.plan_runs(10) if p.run_number == demo.REFERENCE_RUN]
+    assert not plan.hot_channels
