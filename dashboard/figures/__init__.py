@@ -8,14 +8,23 @@ together.
 from __future__ import annotations
 
 from dashboard.figures.downsample import downsample
-from dashboard.figures.drawing import COLOURWAY, DEFAULT_CELL_BUDGET, DEFAULT_COLOUR_SCALE, OVERLAY_COLOUR
+from dashboard.figures.drawing import (
+    COLOURWAY,
+    COMPACT_CELL_BUDGET,
+    DEFAULT_CELL_BUDGET,
+    DEFAULT_COLOUR_SCALE,
+    FULL_WIDTH_CELL_BUDGET,
+    OVERLAY_COLOUR,
+)
 from dashboard.figures.latex import root_text
 from dashboard.figures.layout import empty_figure, figure, figure_json_bytes
 
 __all__ = [
     "COLOURWAY",
+    "COMPACT_CELL_BUDGET",
     "DEFAULT_CELL_BUDGET",
     "DEFAULT_COLOUR_SCALE",
+    "FULL_WIDTH_CELL_BUDGET",
     "OVERLAY_COLOUR",
     "downsample",
     "empty_figure",

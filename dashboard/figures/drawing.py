@@ -12,9 +12,15 @@ from dashboard.figures.latex import root_text
 from overwatch_core.model import FloatArray, Histogram
 from overwatch_core.subsystems.base import DisplayOptions
 
-#: Most bins (cells of a map, bins of a 1D histogram) a figure sends to the browser before it is rebinned.
+#: Most bins (cells of a map, bins of a 1D histogram) a figure sends to the browser before it is rebinned,
+#: by the size of the plot and how many share the page: a plot alone on its page gets the most; one of a
+#: group's full-width plots (480 px high) a quarter of that, which still leaves a row of cells per pixel
+#: of a 17,664-cell ID axis merged 57-fold; a grid cell (about 330 × 200 px) keeps 50 × 50 whole. Twenty
+#: compact log maps at the limit are about 580 kB, a page of 39 compact maps about 620 kB.
 DEFAULT_CELL_BUDGET = 40_000
-#: Most 1D bins drawn with error bars; wider histograms keep their errors in the hover text only.
+FULL_WIDTH_CELL_BUDGET = 10_000
+COMPACT_CELL_BUDGET = 2_500
+#: Most 1D bins drawn with error bars; wider histograms show their errors in the hover on their own page.
 MAX_ERROR_BARS = 500
 #: The one colour scale of every 2D map unless a subsystem names another (SPEC §7.1).
 DEFAULT_COLOUR_SCALE = "Viridis"
@@ -34,6 +40,9 @@ class View:
     display: DisplayOptions
     compact: bool
     budget: int
+    #: The plot is alone on its page (a histogram's own page): wide 1D histograms keep their errors in the
+    #: hover there; on a group's page, where their bars are not drawn either, they are left out.
+    alone: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,23 @@ def centres(drawn: Axis) -> FloatArray:
     """Bin centres where they look central: geometric on a log axis."""
     low, high = drawn.edges[:-1], drawn.edges[1:]
     return np.sqrt(low * high) if drawn.log else (low + high) / 2
+
+
+def uniform_width(drawn: Axis) -> float | None:
+    """The common width of the drawn bins on a linear axis, or None (log axis, variable bins, or a narrower
+    last block after downsampling): then positions go out as arrays and the hover says "bin centre"."""
+    widths = np.diff(drawn.edges)
+    if drawn.log or widths.size == 0 or not np.allclose(widths, widths[0], rtol=1e-6, atol=0.0):
+        return None
+    return float(widths[0])
+
+
+def position_hover(name: str, variable: str, width: float | None) -> str:
+    """``name: centre ± half width`` of the bin under the mouse, exact for uniform bins and no array sent;
+    plotly's heat map hover gives the cell's centre as %{x}, a hover template cannot do arithmetic."""
+    if width is None:
+        return f"{name}: %{{{variable}:.6~g}} (bin centre)"
+    return f"{name}: %{{{variable}:.6~g}} ± {width / 2:.6g}"
 
 
 def data(values: AnyArray) -> AnyArray:

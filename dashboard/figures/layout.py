@@ -11,8 +11,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashboard.figures.drawing import (
-    COLOURWAY,
+    COMPACT_CELL_BUDGET,
     DEFAULT_CELL_BUDGET,
+    FULL_WIDTH_CELL_BUDGET,
     OVERLAY_COLOUR,
     Axis,
     Drawing,
@@ -32,9 +33,13 @@ _DRAWERS: dict[int, Callable[[ProcessedHistogram, View], Drawing]] = {
 
 
 def figure(
-    hist: ProcessedHistogram, *, compact: bool = False, cell_budget: int = DEFAULT_CELL_BUDGET
+    hist: ProcessedHistogram, *, compact: bool = False, alone: bool = False, cell_budget: int | None = None
 ) -> go.Figure:
-    """The figure of one processed histogram, as its display options ask; ``compact`` for grid cells.
+    """The figure of one processed histogram, as its display options ask; ``compact`` for grid cells,
+    ``alone`` for a plot that is alone on its page (more cells, errors of wide histograms in the hover).
+
+    ``cell_budget`` defaults by plot size: ``COMPACT_CELL_BUDGET`` for a grid cell, ``FULL_WIDTH_CELL_BUDGET``
+    for one of a group's plots, ``DEFAULT_CELL_BUDGET`` for a plot alone.
 
     What was drawn is in ``layout.meta``: ``name``, ``kind`` ("steps", "profile", "stack", "heatmap",
     "projection"), ``downsampled`` (``{"factors", "from", "to"}`` or ``None``) and ``log_z``.
@@ -43,7 +48,8 @@ def figure(
     drawer = _DRAWERS.get(first.ndim)
     if drawer is None or first.values.size == 0:
         return empty_figure(f"{hist.pretty_name}: nothing to draw ({first.ndim}D, {first.values.size} bins)")
-    view = View(hist.display, compact, cell_budget)
+    size = DEFAULT_CELL_BUDGET if alone else COMPACT_CELL_BUDGET if compact else FULL_WIDTH_CELL_BUDGET
+    view = View(hist.display, compact, cell_budget or size, alone)
     drawing = drawer(hist, view)
     layout = _layout(hist, drawing, view)
     secondary = _secondary(hist.display, drawing)
@@ -75,27 +81,16 @@ def _layout(hist: ProcessedHistogram, drawing: Drawing, view: View) -> dict[str,
         top += 40 if compact else 56
     y_axis = drawing.y or Axis(slice(None), np.array([np.nan]), display.log_y)
     secondary = _secondary(display, drawing)
-    return {
+    layout: dict[str, Any] = {
         "template": {},
-        "title": {"text": title, "x": 0.5, "xanchor": "center", "font": {"size": 11 if compact else 15}},
         "font": {
             "family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
             "size": 9 if compact else 12,
         },
-        "colorway": list(COLOURWAY),
         "margin": {"l": 6, "r": 6, "t": top, "b": 6} if compact else {"l": 10, "r": 10, "t": top, "b": 10},
         "xaxis": _axis_layout(drawing.x_title, drawing.x, display.x_range, display.grid, compact),
         "yaxis": _axis_layout(drawing.y_title, y_axis, display.y_range, display.grid, compact),
-        "shapes": [_line_shape(line, compact) for line in display.lines],
-        "annotations": [_note(text, i, compact) for i, text in enumerate(drawing.notes)],
         "showlegend": drawing.legend and not compact,
-        "legend": {
-            "x": 0.99,
-            "xanchor": "right",
-            "y": 0.99,
-            "yanchor": "top",
-            "bgcolor": "rgba(255,255,255,0.7)",
-        },
         # 1D: the bin under the mouse, however far from its centre marker; maps hover per cell anyway.
         "hovermode": "closest" if drawing.y is not None else "x",
         "hoverdistance": -1,
@@ -110,6 +105,20 @@ def _layout(hist: ProcessedHistogram, drawing: Drawing, view: View) -> dict[str,
             "secondary_x_scale": secondary.scale if secondary is not None else None,
         },
     }
+    # What a plot does not show is left out: twenty plots a page each carried ~0.5 kB of empty settings.
+    if title:
+        font = {"size": 11 if compact else 15}
+        layout["title"] = {"text": title, "x": 0.5, "xanchor": "center", "font": font}
+    if display.lines:
+        layout["shapes"] = [_line_shape(line, compact) for line in display.lines]
+    if drawing.notes:
+        layout["annotations"] = [_note(text, i, compact) for i, text in enumerate(drawing.notes)]
+    if layout["showlegend"]:
+        layout["legend"] = _LEGEND
+    return layout
+
+
+_LEGEND = {"x": 0.99, "xanchor": "right", "y": 0.99, "yanchor": "top", "bgcolor": "rgba(255,255,255,0.7)"}
 
 
 def _axis_layout(
@@ -119,7 +128,7 @@ def _axis_layout(
         "title": {"text": title, "standoff": 2 if compact else 6},
         "type": "log" if drawn.log else "linear",
         "showgrid": grid,
-        "gridcolor": "#e5e5e5",
+        **({"gridcolor": "#e5e5e5"} if grid else {}),
         "zeroline": False,
         "showline": True,
         "mirror": True,

@@ -6,11 +6,11 @@ import math
 from typing import Any
 
 import numpy as np
+import plotly.colors
 
 from dashboard.figures.downsample import downsample
 from dashboard.figures.drawing import (
     DEFAULT_COLOUR_SCALE,
-    AnyArray,
     Axis,
     Drawing,
     View,
@@ -20,6 +20,8 @@ from dashboard.figures.drawing import (
     downsample_note,
     drawn_axis,
     means,
+    position_hover,
+    uniform_width,
     value_title,
 )
 from dashboard.figures.latex import root_text
@@ -72,7 +74,7 @@ def _heatmap(source: Histogram, view: View) -> Drawing:
         x_title=value_title(view.display.x_title, shown, 0),
         y_title=value_title(view.display.y_title, shown, 1),
     )
-    drawing.traces.append(_heatmap_trace(shown, content, y, drawing, view))
+    drawing.traces.extend(_heatmap_traces(shown, content, y, drawing, view))
     if any(f > 1 for f in factors):
         drawing.downsampled = downsample_meta(source, shown, factors)
         drawing.notes.append(downsample_note(drawing.downsampled))
@@ -81,26 +83,70 @@ def _heatmap(source: Histogram, view: View) -> Drawing:
     return drawing
 
 
-def _heatmap_trace(
+def _heatmap_traces(
     shown: Histogram, content: FloatArray, y: Axis, drawing: Drawing, view: View
-) -> dict[str, Any]:
-    """z is (ny, nx), hence ``content.T``; with log z it holds log10 and the hover the real contents."""
+) -> list[dict[str, Any]]:
+    """z is (ny, nx), hence ``content.T``: the contents themselves, also on a log map (``_log_colours``).
+
+    No per-cell hover arrays: the hover names the cell by its centre and the axis' bin width, and z.
+    """
     x = drawing.x
     z_title = value_title(view.display.z_title, shown, 2)
-    log_z = view.display.log_z
-    z = _log10(content) if log_z else content
+    scale = view.display.colour_scale or DEFAULT_COLOUR_SCALE
     labelled = {"text": _cell_labels(shown, drawing, x, y)} if x.labels or y.labels else {}
-    return {
+    trace: dict[str, Any] = {
         **labelled,
         "type": "heatmap",
         "x": coordinates(x.edges, float(np.min(np.diff(x.edges)))),
         "y": coordinates(y.edges, float(np.min(np.diff(y.edges)))),
-        "z": data(z.T),
-        "customdata": _cell_ranges(shown, x, y, content if log_z else None),
-        "colorscale": view.display.colour_scale or DEFAULT_COLOUR_SCALE,
-        "colorbar": _colour_bar(z_title, z if log_z else None, view.compact),
-        "hovertemplate": _hover_2d(drawing, z_title, log_z),
+        "z": data(content.T),
+        "colorscale": scale,
+        "colorbar": _colour_bar(z_title, view.compact),
+        "hovertemplate": _hover_2d(drawing, y, z_title),
     }
+    if not view.display.log_z:
+        return [trace]
+    colours, bar, ticks = _log_colours(content, scale)
+    colour_bar = {**trace.pop("colorbar"), **ticks}
+    positive = data(np.where(content > 0, content, np.nan).T)
+    main = {**trace, **colours, "z": positive, "hoverongaps": False}
+    bar_trace = {**bar, "type": "heatmap", "x": x.edges[:2], "y": y.edges[:2], "opacity": 0}
+    return [main, {**bar_trace, "colorbar": colour_bar, "hoverinfo": "skip"}]
+
+
+def _log_colours(content: FloatArray, scale: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A log colour scale, which plotly does not have: the colour stops sit at log-spaced contents.
+
+    Returns the map's colour settings, the colour-bar trace's and the colour bar's ticks.
+
+    z stays the contents (the hover shows them as they are, one number a cell); the named scale is
+    sampled a few times a decade at 10^k and placed at those contents, so colours change with log10 of
+    the content, and cells ≤ 0 are gaps as before. The colour bar comes from a second, transparent
+    one-cell trace in log10 units, ticked at 10^k with the real values.
+    """
+    logs = _log10(content)
+    finite = logs[np.isfinite(logs)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if high - low < 1e-9:  # one value: in the middle of one decade
+        low, high = low - 0.5, high + 0.5
+    steps = min(max(math.ceil(4 * (high - low)), 8), 40)
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+    contents = 10.0 ** (low + fractions * (high - low))
+    at = (contents - contents[0]) / (contents[-1] - contents[0])
+    colours = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(scale), list(fractions))
+    stops = [[float(f"{a:.7g}"), _hex(c)] for a, c in zip(at, colours, strict=True)]
+    stops[-1][0] = 1.0
+    main = {"colorscale": stops, "zmin": float(contents[0]), "zmax": float(contents[-1]), "showscale": False}
+    bar = {"z": np.array([[low]]), "zmin": low, "zmax": high, "colorscale": scale}
+    if not finite.size:
+        return main, bar, {}
+    values, labels = _log_ticks(low, high)
+    return main, bar, {"tickmode": "array", "tickvals": values, "ticktext": labels}
+
+
+def _hex(rgb: str) -> str:
+    red, green, blue = plotly.colors.unlabel_rgb(rgb)
+    return f"#{round(red):02x}{round(green):02x}{round(blue):02x}"
 
 
 def _log10(content: FloatArray) -> FloatArray:
@@ -109,38 +155,14 @@ def _log10(content: FloatArray) -> FloatArray:
         return np.where(content > 0, np.log10(np.where(content > 0, content, 1.0)), np.nan)
 
 
-def _cell_ranges(shown: Histogram, x: Axis, y: Axis, content: FloatArray | None) -> AnyArray:
-    """Per cell [x low, x high, y low, y high(, real content)], (ny, nx, k) like z, for the hover text."""
-    x_real = shown.edges[0][x.keep.start or 0 :]
-    y_real = shown.edges[1][y.keep.start or 0 :]
-    shape = (y_real.size - 1, x_real.size - 1)
-    columns = [
-        np.broadcast_to(x_real[:-1], shape),
-        np.broadcast_to(x_real[1:], shape),
-        np.broadcast_to(y_real[:-1, None], shape),
-        np.broadcast_to(y_real[1:, None], shape),
-    ]
-    resolution = float(min(np.min(np.diff(x_real)), np.min(np.diff(y_real))))
-    cells = coordinates(np.stack(columns, axis=-1), resolution)
-    if content is None:
-        return cells
-    real = data(content.T)[..., None]
-    dtype = np.result_type(cells, real)
-    return np.concatenate([cells.astype(dtype), real.astype(dtype)], axis=-1)
-
-
-def _colour_bar(title: str, log_values: FloatArray | None, compact: bool) -> dict[str, Any]:
-    """Titled colour bar; on a log map its ticks name the real values (10^k), not their logarithms."""
-    bar: dict[str, Any] = {
+def _colour_bar(title: str, compact: bool) -> dict[str, Any]:
+    """Titled colour bar, slim in a grid cell."""
+    return {
         "title": {"text": title, "side": "right", "font": {"size": 9 if compact else 12}},
         "thickness": 8 if compact else 14,
         "tickfont": {"size": 8 if compact else 11},
         "outlinewidth": 0,
     }
-    if log_values is not None and np.any(np.isfinite(log_values)):
-        values, labels = _log_ticks(float(np.nanmin(log_values)), float(np.nanmax(log_values)))
-        bar.update(tickmode="array", tickvals=values, ticktext=labels)
-    return bar
 
 
 def _log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
@@ -178,12 +200,12 @@ def _cell_labels(shown: Histogram, drawing: Drawing, x: Axis, y: Axis) -> list[l
     return [[column + row for column in columns] for row in rows]
 
 
-def _hover_2d(drawing: Drawing, z_title: str, log_z: bool) -> str:
-    """The cell's x and y ranges; a labelled axis' line comes from ``%{text}`` (label and range)."""
-    value = "%{customdata[4]:.6~g}" if log_z else "%{z:.6~g}"
-    x_line = f"{drawing.x_title or 'x'}: [%{{customdata[0]:.6~g}}, %{{customdata[1]:.6~g}})<br>"
-    y_line = f"{drawing.y_title or 'y'}: [%{{customdata[2]:.6~g}}, %{{customdata[3]:.6~g}})<br>"
-    y_labelled = drawing.y is not None and bool(drawing.y.labels)
+def _hover_2d(drawing: Drawing, y: Axis, z_title: str) -> str:
+    """The cell's centre ± half the axis' bin width; a labelled axis' line comes from ``%{text}``."""
+    value = "%{z:.6~g}"
+    x_line = position_hover(drawing.x_title or "x", "x", uniform_width(drawing.x)) + "<br>"
+    y_line = position_hover(drawing.y_title or "y", "y", uniform_width(y)) + "<br>"
+    y_labelled = bool(y.labels)
     if drawing.x.labels:  # the text holds the x line, and the y line when y is labelled too
         x_line, y_line = "%{text}", ("" if y_labelled else y_line)
     elif y_labelled:

@@ -13,8 +13,10 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard.figures import (
+    COMPACT_CELL_BUDGET,
     DEFAULT_CELL_BUDGET,
     DEFAULT_COLOUR_SCALE,
+    FULL_WIDTH_CELL_BUDGET,
     OVERLAY_COLOUR,
     downsample,
     empty_figure,
@@ -105,6 +107,17 @@ def by_name(fig: go.Figure, name: str) -> list[Any]:
     return [t for t in fig.data if t.name == name]
 
 
+def colour_bar(fig: go.Figure) -> Any:
+    """The colour bar shown: the map's own, or a log map's one-cell colour-bar trace's."""
+    (shown,) = [t for t in fig.data if t.type == "heatmap" and t.showscale is not False]
+    return shown.colorbar
+
+
+def payload(fig: go.Figure) -> list[dict[str, Any]]:
+    """The traces as sent: typed arrays as {"dtype", "bdata", "shape"}."""
+    return list(json.loads(fig.to_json())["data"])
+
+
 # --- TH1 ----------------------------------------------------------------------------------------------------
 
 
@@ -123,13 +136,41 @@ def test_th1_is_a_step_line_over_the_edges_with_errors_at_bin_centres() -> None:
     assert fig.layout.meta["kind"] == "steps"
 
 
-def test_th1_hover_names_the_bin_range_and_content_with_its_error() -> None:
+def test_th1_hover_names_the_bin_by_its_centre_and_half_width_and_the_content_with_its_error() -> None:
     hist = make_hist([1.0, 4.0], [[0, 10, 20]], axis_titles=("p_{T}", "counts"))
-    points = figure(processed(hist)).data[1]
-    np.testing.assert_array_equal(points.customdata, [[0, 10, 1], [10, 20, 2]])
-    template = points.hovertemplate
-    assert "p<sub>T</sub>: [%{customdata[0]:.6~g}, %{customdata[1]:.6~g})" in template
-    assert "counts: %{y:.6~g} ± %{customdata[2]:.2~g}" in template
+    steps = figure(processed(hist)).data[0]
+    np.testing.assert_array_equal(steps.customdata, [1, 2])  # the errors, one a bin: nothing else per bin
+    template = steps.hovertemplate
+    assert "p<sub>T</sub>: %{x:.6~g} ± 5<br>" in template  # [0, 10) is 5 ± 5
+    assert "counts: %{y:.6~g} ± %{customdata:.2~g}" in template
+
+
+def test_uniform_bins_are_one_trace_stepping_at_the_edges_with_positions_and_no_x_array() -> None:
+    hist = make_hist([1.0, 4.0, 9.0], [[0, 2, 4, 6]])
+    fig = validated(figure(processed(hist)))
+    steps, ends = fig.data
+    assert (steps.x0, steps.dx, steps.x) == (1, 2, None)  # centres 1, 3, 5 without an array
+    assert steps.line.shape == "hvh"  # half-way between centres is the edge between bins
+    np.testing.assert_array_equal(steps.y, [1, 4, 9])
+    np.testing.assert_allclose(steps.error_y.array, [1, 2, 3])
+    np.testing.assert_array_equal(ends.x, [0, 1, np.nan, 5, 6])  # the outer halves of the end bins
+    np.testing.assert_array_equal(ends.y, [1, 1, np.nan, 9, 9])
+    assert ends.hoverinfo == "skip"
+    sent = payload(fig)[0]
+    assert "x" not in sent
+    assert sent["y"]["dtype"] == "f4"
+
+
+def test_wide_histograms_send_their_errors_only_when_alone_on_their_page() -> None:
+    hist = make_hist(np.arange(1000, dtype=np.float64))
+    in_group = figure(processed(hist)).data[0]
+    assert in_group.error_y.visible is False
+    assert in_group.error_y.array is None
+    assert in_group.customdata is None
+    assert "±" not in in_group.hovertemplate.split("<br>")[1]
+    alone = figure(processed(hist), alone=True).data[0]
+    np.testing.assert_allclose(alone.customdata, np.sqrt(np.arange(1000)), rtol=1e-6)
+    assert "content: %{y:.6~g} ± %{customdata:.2~g}" in alone.hovertemplate
 
 
 def test_axis_titles_come_from_the_histogram_unless_the_display_overrides_them() -> None:
@@ -150,7 +191,7 @@ def test_log_y_leaves_empty_bins_as_gaps_and_log_x_starts_a_bin_from_zero_one_st
     assert fig.layout.yaxis.type == "log"
     np.testing.assert_array_equal(step.x, [0.5, 1, 2, 4])  # [0, 1) drawn like [1, 2): one factor 2 wide
     assert np.isnan(points.y[0])
-    np.testing.assert_array_equal(points.customdata[:, 0], [0, 1, 2])  # the hover keeps the real edge
+    assert points.hovertemplate.startswith("x: %{x:.6~g} (bin centre)<br>")  # log axis: no one width
 
 
 def test_log_x_without_positive_edges_falls_back_to_linear() -> None:
@@ -178,7 +219,8 @@ def test_profile_is_drawn_as_means_with_error_bars_and_gaps_for_empty_bins() -> 
     np.testing.assert_array_equal(points.y[[0, 2]], [3, 2])
     assert np.isnan(points.y[1])
     np.testing.assert_allclose(points.error_y.array, np.sqrt(profile.variances))
-    assert "entries: %{customdata[3]" in points.hovertemplate
+    np.testing.assert_array_equal(points.customdata[:, 1], [2, 0, 4])
+    assert "± %{customdata[0]:.2~g}<br>entries: %{customdata[1]:.6~g}" in points.hovertemplate
     assert fig.layout.meta["kind"] == "profile"
 
 
@@ -194,7 +236,11 @@ def test_a_single_filled_cell_lands_at_z_row_y_column_x() -> None:
     assert z.shape == (3, 5)
     assert z[1][3] == 7
     assert np.count_nonzero(z) == 1
-    np.testing.assert_array_equal(heatmap.customdata[1][3], [3, 4, 1, 2])  # x [3, 4), y [1, 2)
+    assert heatmap.customdata is None, "no per-cell hover arrays"
+    assert (
+        heatmap.hovertemplate
+        == "x: %{x:.6~g} ± 0.5<br>y: %{y:.6~g} ± 0.5<br>content: %{z:.6~g}<extra></extra>"
+    )
 
 
 def test_variable_bins_are_drawn_from_their_edges() -> None:
@@ -203,7 +249,7 @@ def test_variable_bins_are_drawn_from_their_edges() -> None:
     (heatmap,) = fig.data
     np.testing.assert_array_equal(heatmap.x, x_edges)
     np.testing.assert_array_equal(heatmap.y, y_edges)
-    np.testing.assert_array_equal(heatmap.customdata[1][3], [4, 8, 0.5, 1.5])
+    assert heatmap.hovertemplate.startswith("x: %{x:.6~g} (bin centre)<br>y: %{y:.6~g} (bin centre)<br>")
 
 
 def test_heatmap_has_one_colour_scale_and_a_colour_bar_titled_with_the_z_title() -> None:
@@ -218,31 +264,49 @@ def test_heatmap_has_one_colour_scale_and_a_colour_bar_titled_with_the_z_title()
     assert override.colorscale == "Cividis"
 
 
-def test_log_z_colours_log10_of_positive_cells_and_labels_ticks_with_real_values() -> None:
+def test_log_z_places_the_colours_at_log_spaced_contents_and_the_hover_shows_the_contents() -> None:
     values = np.array([[0.0, 1.0], [10.0, 1000.0], [-3.0, 100.0]])
     fig = validated(figure(processed(make_hist(values), display=DisplayOptions(log_z=True))))
-    (heatmap,) = fig.data
+    heatmap, bar = fig.data
     z = np.asarray(heatmap.z, dtype=np.float64)
     assert np.isnan(z[0][0])  # zero
     assert np.isnan(z[0][2])  # negative
-    np.testing.assert_allclose(z[1], [0, 3, 2])
-    np.testing.assert_array_equal(heatmap.customdata[1, :, 4], [1, 1000, 100])  # hover: the real contents
-    assert "%{customdata[4]:.6~g}" in heatmap.hovertemplate
-    assert list(heatmap.colorbar.tickvals) == [0, 1, 2, 3]
-    assert list(heatmap.colorbar.ticktext) == [f"10<sup>{k}</sup>" for k in range(4)]
+    np.testing.assert_array_equal(z[1], [1, 1000, 100])  # the contents themselves, as the hover shows them
+    assert heatmap.customdata is None
+    assert "content: %{z:.6~g}" in heatmap.hovertemplate
+    assert (heatmap.zmin, heatmap.zmax, heatmap.showscale) == (1, 1000, False)
+    positions = np.array([stop[0] for stop in heatmap.colorscale])
+    contents = 1 + positions * 999
+    np.testing.assert_allclose(np.log10(contents), np.linspace(0, 3, len(positions)), atol=1e-5)
+    assert heatmap.colorscale[0][1] == "#440154"  # Viridis from its first colour
+    assert heatmap.colorscale[-1][1] == "#fde725"  # to its last
+    assert (bar.opacity, bar.hoverinfo, bar.colorscale) == (0, "skip", DEFAULT_COLOUR_SCALE)
+    assert (bar.zmin, bar.zmax) == (0, 3)
+    assert list(bar.colorbar.tickvals) == [0, 1, 2, 3]
+    assert list(bar.colorbar.ticktext) == [f"10<sup>{k}</sup>" for k in range(4)]
     assert fig.layout.meta["log_z"] is True
+
+
+def test_a_log_map_colours_like_log10_of_its_contents() -> None:
+    """Plotly interpolates colours linearly in z between stops: a few stops a decade keep it to log10."""
+    values = np.geomspace(1e-7, 1e-1, 50).reshape(50, 1)
+    (heatmap, _) = figure(processed(make_hist(values), display=DisplayOptions(log_z=True))).data
+    stops = np.array([stop[0] for stop in heatmap.colorscale])
+    at = heatmap.zmin + stops * (heatmap.zmax - heatmap.zmin)
+    fraction = np.interp(values[:, 0], at, np.linspace(0, 1, stops.size))
+    np.testing.assert_allclose(fraction, np.linspace(0, 1, 50), atol=0.01)
 
 
 def test_log_z_over_less_than_three_decades_adds_ticks_at_two_and_five() -> None:
     values = np.array([[2e-3, 3e-2]])
-    (heatmap,) = figure(processed(make_hist(values), display=DisplayOptions(log_z=True))).data
-    assert list(heatmap.colorbar.ticktext) == [
+    bar = colour_bar(figure(processed(make_hist(values), display=DisplayOptions(log_z=True))))
+    assert list(bar.ticktext) == [
         "2×10<sup>−3</sup>",
         "5×10<sup>−3</sup>",
         "10<sup>−2</sup>",
         "2×10<sup>−2</sup>",
     ]
-    np.testing.assert_allclose(heatmap.colorbar.tickvals, np.log10([2e-3, 5e-3, 1e-2, 2e-2]))
+    np.testing.assert_allclose(bar.tickvals, np.log10([2e-3, 5e-3, 1e-2, 2e-2]))
 
 
 def test_an_empty_map_says_so() -> None:
@@ -281,15 +345,15 @@ def test_th1_bin_labels_are_the_x_ticks_at_the_bin_centres() -> None:
     np.testing.assert_allclose(points.x, xaxis.tickvals)  # each label under its own bin's content
     np.testing.assert_array_equal(points.y, [1, 4, 9])
     assert list(points.text) == ["EMC", "DCal", "PHOS"]
-    assert points.hovertemplate.startswith("x: %{text} [%{customdata[0]")
+    assert points.hovertemplate.startswith("x: %{text}<br>")
     assert fig.layout.yaxis.tickmode is None, "the value axis stays numeric"
 
 
 def test_numeric_axes_have_no_label_ticks() -> None:
     fig = figure(processed(make_hist([1.0, 2.0])))
     assert fig.layout.xaxis.tickmode is None
-    assert fig.data[1].text is None
-    assert "%{text}" not in fig.data[1].hovertemplate
+    assert fig.data[0].text is None
+    assert "%{text}" not in fig.data[0].hovertemplate
 
 
 def test_unlabelled_bins_of_a_labelled_axis_get_no_tick() -> None:
@@ -328,7 +392,7 @@ def test_th2_with_one_labelled_axis_keeps_the_numeric_hover_of_the_other() -> No
     assert list(fig.layout.yaxis.ticktext) == ["u", "v", "w"]
     heatmap = fig.data[0]
     assert heatmap.text[2][0] == "y: w [2, 3)<br>"
-    assert heatmap.hovertemplate.startswith("x: [%{customdata[0]:.6~g}, %{customdata[1]:.6~g})<br>%{text}")
+    assert heatmap.hovertemplate.startswith("x: %{x:.6~g} ± 0.5<br>%{text}")
 
 
 def test_labels_follow_the_bins_a_log_axis_keeps() -> None:
@@ -444,7 +508,7 @@ def test_a_downsampled_figure_says_so_and_keeps_to_the_budget() -> None:
     assert fig.layout.meta["downsampled"] == {"factors": [2, 2], "from": [200, 200], "to": [100, 100]}
     assert "downsampled 2×2 from 200×200 bins" in [a.text for a in fig.layout.annotations]
     assert np.asarray(fig.data[0].z).size <= 10_000
-    assert figure(processed(hist)).layout.meta["downsampled"] is None
+    assert figure(processed(hist), alone=True).layout.meta["downsampled"] is None
 
 
 def test_large_heatmap_json_is_typed_arrays_within_the_cell_budget() -> None:
@@ -452,19 +516,55 @@ def test_large_heatmap_json_is_typed_arrays_within_the_cell_budget() -> None:
     fig = figure(processed(hist), cell_budget=DEFAULT_CELL_BUDGET)
     text = fig.to_json()
     data = json.loads(text)["data"][0]
-    assert "bdata" in data["z"]
-    assert "bdata" in data["customdata"]
+    assert data["z"]["dtype"] == "f4"
+    assert "customdata" not in data
     shape = [int(n) for n in data["z"]["shape"].split(",")]
     assert math.prod(shape) <= DEFAULT_CELL_BUDGET
     assert figure_json_bytes(fig) == len(text.encode())
-    assert figure_json_bytes(fig) < 40 * DEFAULT_CELL_BUDGET  # ~34 bytes a cell, never the 26 MB of 1000²
+    assert figure_json_bytes(fig) < 6 * DEFAULT_CELL_BUDGET  # ~5.5 bytes a cell (was ~34 with hover arrays)
     assert all(isinstance(array, np.ndarray) for array in trace_arrays(fig))
+
+
+def test_cell_budgets_by_plot_size() -> None:
+    hist = make_hist(np.ones((400, 400)))
+
+    def cells(**kwargs: Any) -> int:
+        return int(np.asarray(figure(processed(hist), **kwargs).data[0].z).size)
+
+    assert COMPACT_CELL_BUDGET < FULL_WIDTH_CELL_BUDGET < DEFAULT_CELL_BUDGET
+    assert COMPACT_CELL_BUDGET * 0.5 < cells(compact=True) <= COMPACT_CELL_BUDGET
+    assert FULL_WIDTH_CELL_BUDGET * 0.5 < cells() <= FULL_WIDTH_CELL_BUDGET
+    assert DEFAULT_CELL_BUDGET * 0.5 < cells(alone=True) <= DEFAULT_CELL_BUDGET
+    assert cells(compact=True, cell_budget=100) <= 100
+    small = make_hist(np.ones((50, 50)))  # an HLT map: whole even in a grid cell
+    assert figure(processed(small), compact=True).layout.meta["downsampled"] is None
+
+
+@pytest.mark.parametrize("values", [np.float64(1e-9) * np.arange(1, 7), np.array([3e5, 1.5, 2e-6, 0, 7, 9])])
+def test_float32_keeps_seven_digits_of_tiny_per_event_and_large_values(values: FloatArray) -> None:
+    maps = values.reshape(3, 2)
+    for fig in (figure(processed(make_hist(values))), figure(processed(make_hist(maps)))):
+        for trace in payload(fig):
+            for key in ("y", "z"):
+                if isinstance(trace.get(key), dict):
+                    assert trace[key]["dtype"] == "f4"
+    steps = figure(processed(make_hist(values))).data[0]
+    np.testing.assert_allclose(steps.y, values, rtol=1e-7)
+    logged = figure(processed(make_hist(maps), display=DisplayOptions(log_z=True))).data[0]
+    positive = np.where(maps > 0, maps, np.nan).T
+    np.testing.assert_allclose(np.asarray(logged.z, dtype=np.float64), positive, rtol=1e-7)
+
+
+def test_values_beyond_float32_go_out_as_float64() -> None:
+    values = np.array([1e-40, 1.0, 1e39])
+    (trace, _) = payload(figure(processed(make_hist(values))))
+    assert trace["y"]["dtype"] == "f8"
 
 
 def test_1d_histograms_are_downsampled_to_the_same_budget() -> None:
     fig = figure(processed(make_hist(np.ones(100_000))), cell_budget=1000)
     assert fig.layout.meta["downsampled"]["to"] == [1000]
-    assert len(fig.data[1].x) == 1000
+    assert len(fig.data[0].y) == 1000
 
 
 # --- stacks, overlays, secondary axis -----------------------------------------------------------------------
@@ -674,9 +774,11 @@ def test_every_processed_emc_histogram_is_drawn_with_sane_json(emc_groups: tuple
             assert fig.layout.meta["kind"] != "empty", hist.name
             assert size < 1_500_000, (hist.name, size)
             assert all(isinstance(a, np.ndarray) for a in trace_arrays(fig)), hist.name
+            budget = COMPACT_CELL_BUDGET if group.grid else FULL_WIDTH_CELL_BUDGET
             for trace in fig.data:
                 if trace.type == "heatmap":
-                    assert np.asarray(trace.z).size <= DEFAULT_CELL_BUDGET, hist.name
+                    assert np.asarray(trace.z).size <= budget, hist.name
+                    assert trace.customdata is None, hist.name
     assert {"heatmap", "steps", "stack", "profile"} <= kinds
     assert total < 25_000_000
 
@@ -688,7 +790,7 @@ def test_emc_figures_keep_the_subsystem_look(emc_groups: tuple[Any, ...]) -> Non
     edge, _ = hists["EMCTRQA_histMaxEdgePosEMCGAHOnline"]
     edge_fig = figure(edge)
     assert len(edge_fig.layout.shapes) == len(TRU_GRID)
-    assert edge_fig.data[0].colorbar.title.text == "entries / events"
+    assert colour_bar(edge_fig).title.text == "entries / events"
     stack = next(h for h, _ in hists.values() if h.root_class == "THStack")
     stack_fig = figure(stack)
     assert stack_fig.layout.xaxis2.title.text == "Energy (GeV)"
