@@ -44,6 +44,7 @@ def navbar() -> dbc.Navbar:
     links = dbc.Nav(
         [
             dbc.NavItem(dbc.NavLink("Run list", href="/", active="exact")),
+            dbc.NavItem(dbc.NavLink("Quality", href="/quality", active="partial")),
             dbc.NavItem(dbc.NavLink("Trending", href="/trending", active="partial")),
             _user_menu(),
         ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from dashboard.callbacks import run_list, run_page, site_status, time_slices, trending
+from dashboard.callbacks import quality, run_list, run_page, site_status, time_slices, trending
 
 
 def register_callbacks(app: dash.Dash) -> None:
@@ -13,3 +13,4 @@ def register_callbacks(app: dash.Dash) -> None:
     time_slices.register(app)
     trending.register(app)
     site_status.register(app)
+    quality.register(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from dashboard.pages import not_found, root_files, run_list, run_page, site_status, trending
+from dashboard.pages import not_found, quality, root_files, run_list, run_page, site_status, trending
 
 
 def register_pages() -> None:
@@ -17,6 +17,10 @@ def register_pages() -> None:
     )
     dash.register_page("run_page", path_template=run_page.PATH, title=run_page.title, layout=run_page.layout)
     dash.register_page("trending", path=trending.PATH, title=trending.title, layout=trending.layout)
+    dash.register_page("quality", path=quality.PATH, title=quality.title, layout=quality.layout)
+    dash.register_page(
+        "run_quality", path_template=quality.RUN_PATH, title=quality.run_title, layout=quality.run_layout
+    )
     dash.register_page(
         "site_status", path=site_status.PATH, title=site_status.title, layout=site_status.layout
     )

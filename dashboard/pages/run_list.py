@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard.errors import notice
 from dashboard.formatting import parse_int, when
+from dashboard.pages import quality
 from dashboard.services import services
 from dashboard.shell import page_title
 from overwatch_core.catalog import RunPage, RunSummary
 from overwatch_core.errors import NotFoundError
 from overwatch_core.model import Run
+from overwatch_core.quality import Cell, overview
 
 PATH = "/"
 PER_PAGE = 50
@@ -49,15 +53,22 @@ def find_run(number: int) -> Run:
     return services().catalog.run(number)
 
 
-def _subsystem_links(run: RunSummary) -> list[object]:
+def _subsystem_links(run: RunSummary, verdicts: Mapping[tuple[int, str], Cell]) -> list[object]:
     cells: list[object] = []
     for name, count in run.file_counts.items():
         via = run.file_locations[name]
         label = f"{name} ({count} files{'' if via == name else ', via ' + via})"
+        verdict = verdicts.get((run.run_number, name))
+        badge = (
+            [" ", dcc.Link(quality.verdict_badge(verdict), href=quality.quality_href(run.run_number, name))]
+            if verdict is not None and verdict.quality != "Null"
+            else []
+        )
         cells.append(
             html.Span(
                 [
                     dcc.Link(name, href=run_href(run.run_number, name), className="fw-semibold"),
+                    *badge,
                     html.Small(
                         [" ", dcc.Link("files", href=run_href(run.run_number, name) + "/files", title=label)],
                         className="text-muted",
@@ -69,7 +80,13 @@ def _subsystem_links(run: RunSummary) -> list[object]:
     return cells
 
 
-def _row(run: RunSummary, alarms: int, ongoing: int | None, zone_name: str) -> html.Tr:
+def _row(
+    run: RunSummary,
+    alarms: int,
+    ongoing: int | None,
+    zone_name: str,
+    verdicts: Mapping[tuple[int, str], Cell],
+) -> html.Tr:
     badges: list[object] = []
     if run.run_number == ongoing:
         badges.append(dbc.Badge("ongoing", color="success", className="ms-2"))
@@ -88,7 +105,7 @@ def _row(run: RunSummary, alarms: int, ongoing: int | None, zone_name: str) -> h
         [
             html.Td([number, *badges], className="text-nowrap"),
             html.Td(when(run.start, zone_name), className="text-nowrap"),
-            html.Td(_subsystem_links(run)),
+            html.Td(_subsystem_links(run, verdicts)),
             html.Td(alarm_cell, className="text-end"),
         ],
         id=f"run-row-{run.run_number}",
@@ -118,7 +135,8 @@ def run_table(page_number: int) -> html.Div:
         shown.append(notice(f"There is no page {page_number}; showing the last page, {page.pages}."))
     ongoing = svc.ongoing_run()
     alarms = svc.trends.alarm_counts([r.run_number for r in page.runs])
-    rows = [_row(r, alarms.get(r.run_number, 0), ongoing, svc.tz_name) for r in page.runs]
+    verdicts = overview(svc.catalog, [r.run_number for r in page.runs])
+    rows = [_row(r, alarms.get(r.run_number, 0), ongoing, svc.tz_name, verdicts) for r in page.runs]
     header = html.Thead(html.Tr([html.Th("Run"), html.Th("Start"), html.Th("Subsystems"), html.Th("Alarms")]))
     if not rows:
         return html.Div(
