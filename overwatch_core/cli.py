@@ -137,7 +137,14 @@ def _print_view(view: SubsystemView) -> None:
 
 def cmd_slice(settings: Settings, args: argparse.Namespace) -> int:
     request = TimeSliceRequest(args.from_minute, args.to_minute, not args.no_scale, args.threshold)
-    _print_view(_views(settings).time_slice(args.run, args.subsystem, request))
+    views = _views(settings)
+    _print_view(views.time_slice(args.run, args.subsystem, request))
+    if args.checks:
+        results = views.slice_checks(args.run, args.subsystem, request)
+        problems = [(n, r) for n, found in results.items() for r in found if r.quality in ("Bad", "Medium")]
+        print(f"checks of the slice: {len(results)} histograms checked, {len(problems)} problems")
+        for name, result in problems:
+            print(f"  {result.quality:6}  {name}  {result.check}: {result.message}")
     return 0
 
 
@@ -492,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_minute", type=float, required=True, help="minutes since the first file")
     p.add_argument("--threshold", type=int, default=0, help="hot-channel threshold 0-1000 (0: defaults)")
     p.add_argument("--no-scale", action="store_true", help="do not scale by the number of events")
+    p.add_argument("--checks", action="store_true", help="also run the automatic checks on the slice")
     p.set_defaults(func=cmd_slice)
 
     p = sub.add_parser("trend", help="print a trend: within one run, or one value per run over a range")

@@ -175,22 +175,8 @@ class Processor:
     def reference_histograms(
         self, subsystem: str, run_number: int
     ) -> tuple[int, dict[str, Histogram]] | None:
-        """(reference run, its newest file's histograms with derived ones) for ``subsystem`` in a run."""
-        catalog = self.ingester.catalog
-        reference = catalog.reference_for(subsystem, run_number)
-        if reference is None:
-            return None
-        try:
-            sub = catalog.run(reference.reference_run).subsystem(subsystem)
-        except NotFoundError:
-            log.warning("the %s reference run %s is not in the catalog", subsystem, reference.reference_run)
-            return None
-        if not sub.files:
-            return None
-        definition = get_subsystem(subsystem, self.settings.subsystems)
-        contents = self.ingester.cache.get(self.settings.data_path / sub.files[-1].path)
-        return reference.reference_run, histograms_with_derived(
-            definition, contents.histograms, sub.file_location == subsystem
+        return reference_histograms(
+            self.settings, self.ingester.catalog, self.ingester.cache, subsystem, run_number
         )
 
     def _extract(
@@ -285,6 +271,27 @@ def _missing_summary(missing: list[TrendValue]) -> str | None:
     shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more reasons" if len(reasons) > 3 else "")
     names = ", ".join(v.trend for v in missing[:5]) + (", …" if len(missing) > 5 else "")
     return f"{len(missing)} trend values missing ({names}): {shown}"
+
+
+def reference_histograms(
+    settings: Settings, catalog: Catalog, cache: HistogramCache, subsystem: str, run_number: int
+) -> tuple[int, dict[str, Histogram]] | None:
+    """(reference run, its newest file's histograms with derived ones) for ``subsystem`` in a run, or None
+    when no reference is set or it is not (yet) in the catalog."""
+    reference = catalog.reference_for(subsystem, run_number)
+    if reference is None:
+        return None
+    try:
+        sub = catalog.run(reference.reference_run).subsystem(subsystem)
+    except NotFoundError:
+        log.warning("the %s reference run %s is not in the catalog", subsystem, reference.reference_run)
+        return None
+    if not sub.files:
+        return None
+    definition = get_subsystem(subsystem, settings.subsystems)
+    contents = cache.get(settings.data_path / sub.files[-1].path)
+    own_files = sub.file_location == subsystem
+    return reference.reference_run, histograms_with_derived(definition, contents.histograms, own_files)
 
 
 def configured_checks(settings: Settings) -> dict[str, tuple[CheckSpec, ...]]:

@@ -13,6 +13,7 @@ from typing import Any
 import diskcache
 
 from overwatch_core.catalog import Catalog
+from overwatch_core.checks import CheckResult, evaluate
 from overwatch_core.errors import NotFoundError, OverwatchError
 from overwatch_core.histograms import HistogramCache
 from overwatch_core.model import Histogram, RunFile, Subsystem
@@ -21,6 +22,7 @@ from overwatch_core.subsystems.base import (
     ProcessedGroup,
     ProcessedHistogram,
     ProcessingOptions,
+    histograms_with_derived,
     process_subsystem,
 )
 from overwatch_core.subsystems.registry import get_subsystem
@@ -247,6 +249,31 @@ class ViewService:
         definition = get_subsystem(sub.name, self.settings.subsystems)
         own_files = sub.file_location == sub.name
         return process_subsystem(definition, hists, n_events, options, own_files), n_events
+
+    def slice_checks(
+        self, run_number: int, subsystem: str, request: TimeSliceRequest
+    ) -> dict[str, list[CheckResult]]:
+        """The automatic checks of a time slice, computed on demand (stored verdicts are per file): the
+        sliced histograms, unscaled, against the reference run, with the slice's own event count."""
+        from overwatch_core.processing import configured_checks, reference_histograms  # processing → ingest
+
+        sub, plan = self._plan(run_number, subsystem, request)
+        files = sub.files[-1:] if plan is None else plan[0]
+        hists = self._sliced([self._path(f) for f in files], None)
+        if plan is None:
+            n_events = files[-1].n_events
+        else:
+            n_events = sliced_event_count(plan[1], self.settings.cumulative)
+        definition = get_subsystem(subsystem, self.settings.subsystems)
+        hists = histograms_with_derived(definition, hists, sub.file_location == subsystem)
+        reference = reference_histograms(self.settings, self.catalog, self.hist_cache, subsystem, run_number)
+        return evaluate(
+            configured_checks(self.settings)[subsystem],
+            hists,
+            None if reference is None else reference[1],
+            n_events,
+            None if reference is None else reference[0],
+        )
 
     def _sliced(self, paths: list[Path], progress: Progress | None) -> dict[str, Histogram]:
         contents = [self.hist_cache.get(p).histograms for p in paths]

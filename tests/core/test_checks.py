@@ -215,3 +215,32 @@ def test_only_experts_set_references_and_clearing(
     assert cli.main([*base, "clear", "EMC", "--from", "300004"]) == 0
     assert cli.main([*base, "clear", "EMC", "--from", "300004"]) == 2
     assert cli.main([*base, "set", "EMC", "--run", "123", "--user", "erin"]) == 2  # no such run
+
+
+def test_a_time_slice_computes_its_own_verdicts(referenced: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before the hot FastORs start (minute 5) the hot run's slice is clean; from minute 5 on it is not."""
+    from overwatch_core.time_slices import TimeSliceRequest
+    from overwatch_core.views import ViewService
+
+    settings = load_settings(None, env={}, data_folder=str(referenced))
+    views = ViewService(settings, *open_services(settings))
+    before = views.slice_checks(300003, "EMC", TimeSliceRequest(0, 4))
+    after = views.slice_checks(300003, "EMC", TimeSliceRequest(5, 7))
+    assert worst(r.quality for found in before.values() for r in found) == "Good"
+    hot = {r.check: r.message for r in after["EMCTRQA_histFastORL0"]}
+    assert hot["fastor-hot"].endswith(": 517, 2222, 3931")
+    capsys.readouterr()
+    base = [
+        "--data-folder",
+        str(referenced),
+        "slice",
+        "300003",
+        "EMC",
+        "--from",
+        "5",
+        "--to",
+        "7",
+        "--checks",
+    ]
+    assert cli.main(base) == 0
+    assert "Bad     EMCTRQA_histFastORL0  fastor-hot: 3 channels" in capsys.readouterr().out
