@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import diskcache
 
 from overwatch_core import demo, filenames, schema
 from overwatch_core.archive import ARCHIVE_NAME, plan_archive, write_archive
 from overwatch_core.catalog import Catalog, FileReport, RunPage, make_engine
+from overwatch_core.checks import CheckResult
 from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.ingest import rebuild
@@ -30,7 +32,7 @@ from overwatch_core.quality import SubsystemQuality, subsystem_quality
 from overwatch_core.settings import Settings, load_settings
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.time_slices import TimeSliceRequest
-from overwatch_core.trending import TrendStore, find_source
+from overwatch_core.trending import TrendPoint, TrendStore, find_source
 from overwatch_core.users import Role, UserStore, role_at_least
 from overwatch_core.views import SubsystemView, ViewService
 
@@ -138,14 +140,48 @@ def _print_view(view: SubsystemView) -> None:
 def cmd_slice(settings: Settings, args: argparse.Namespace) -> int:
     request = TimeSliceRequest(args.from_minute, args.to_minute, not args.no_scale, args.threshold)
     views = _views(settings)
-    _print_view(views.time_slice(args.run, args.subsystem, request))
-    if args.checks:
-        results = views.slice_checks(args.run, args.subsystem, request)
+    view = views.time_slice(args.run, args.subsystem, request)
+    results = views.slice_checks(args.run, args.subsystem, request) if args.checks else None
+    if args.json:
+        print(json.dumps(_view_json(view, results), indent=2))
+        return 0
+    _print_view(view)
+    if results is not None:
         problems = [(n, r) for n, found in results.items() for r in found if r.quality in ("Bad", "Medium")]
         print(f"checks of the slice: {len(results)} histograms checked, {len(problems)} problems")
         for name, result in problems:
             print(f"  {result.quality:6}  {name}  {result.check}: {result.message}")
     return 0
+
+
+def _view_json(view: SubsystemView, checks: Mapping[str, Sequence[CheckResult]] | None) -> dict[str, object]:
+    return {
+        "run": view.run_number,
+        "subsystem": view.subsystem,
+        "description": view.describe(),
+        "files": list(view.files),
+        "n_events": view.n_events,
+        "groups": [
+            {
+                "name": group.name,
+                "histograms": [
+                    {
+                        "name": hist.name,
+                        "pretty_name": hist.pretty_name,
+                        "class": hist.root_class,
+                        "sum": float(hist.layers[0].hist.values.sum()),
+                        "max": float(hist.layers[0].hist.values.max(initial=0.0)),
+                        "information": dict(hist.information),
+                    }
+                    for hist in group.histograms
+                ],
+            }
+            for group in view.groups
+        ],
+        "checks": None
+        if checks is None
+        else {name: [dataclasses.asdict(r) for r in found] for name, found in checks.items()},
+    }
 
 
 def _run_range(text: str) -> tuple[int, int]:
@@ -160,13 +196,18 @@ def cmd_trend(settings: Settings, args: argparse.Namespace) -> int:
     catalog, _ = open_services(settings)
     find_source(get_subsystem(args.subsystem, settings.subsystems), args.trend)
     store = TrendStore(catalog)
+    missing: list[tuple[int, datetime, str]] = []
     if args.runs:
         points = store.across_runs(args.subsystem, args.trend, *_run_range(args.runs))
     else:
         run = args.run if args.run is not None else max(catalog.run_numbers(), default=0)
         points = store.within_run(args.subsystem, args.trend, run)
-        for stamp, reason in store.missing_within_run(args.subsystem, args.trend, run):
-            print(f"{run:>8}  {stamp:%Y-%m-%d %H:%M:%S}  no value: {reason}")
+        missing = [(run, t, r) for t, r in store.missing_within_run(args.subsystem, args.trend, run)]
+    if args.json:
+        print(json.dumps(_trend_json(args.subsystem, args.trend, points, missing), indent=2))
+        return 0
+    for run, stamp, reason in missing:
+        print(f"{run:>8}  {stamp:%Y-%m-%d %H:%M:%S}  no value: {reason}")
     if not points:
         print(f"no values of {args.trend} for {args.subsystem}")
     for p in points:
@@ -174,6 +215,26 @@ def cmd_trend(settings: Settings, args: argparse.Namespace) -> int:
         alarms = f"  ALARM {'; '.join(p.alarms)}" if p.alarms else ""
         print(f"{p.run_number:>8}  {p.timestamp:%Y-%m-%d %H:%M:%S}  {p.value:.6g}{error}{alarms}")
     return 0
+
+
+def _trend_json(
+    subsystem: str, trend: str, points: Sequence[TrendPoint], missing: Sequence[tuple[int, datetime, str]]
+) -> dict[str, object]:
+    return {
+        "subsystem": subsystem,
+        "trend": trend,
+        "points": [
+            {
+                "run": p.run_number,
+                "time": p.timestamp.isoformat(),
+                "value": p.value,
+                "error": p.error,
+                "alarms": list(p.alarms),
+            }
+            for p in points
+        ],
+        "missing": [{"run": run, "time": t.isoformat(), "reason": reason} for run, t, reason in missing],
+    }
 
 
 def cmd_archive(settings: Settings, args: argparse.Namespace) -> int:
@@ -309,12 +370,37 @@ def format_run_table(page: RunPage, tz_name: str, problems: Mapping[int, int] | 
     return "\n".join(lines)
 
 
+def _runs_json(page: RunPage, problems: Mapping[int, int], ongoing: int | None) -> dict[str, object]:
+    return {
+        "page": page.page,
+        "pages": page.pages,
+        "total": page.total,
+        "ongoing": ongoing,
+        "runs": [
+            {
+                "run": r.run_number,
+                "hlt_mode": r.hlt_mode,
+                "start": r.start.isoformat() if r.start else None,
+                "end": r.end.isoformat() if r.end else None,
+                "subsystems": {
+                    n: {"files": c, "location": r.file_locations[n]} for n, c in r.file_counts.items()
+                },
+                "files_with_problems": problems.get(r.run_number, 0),
+            }
+            for r in page.runs
+        ],
+    }
+
+
 def cmd_runs(settings: Settings, args: argparse.Namespace) -> int:
     catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
     page = catalog.runs_page(args.page, args.per_page)
     problems = catalog.problem_counts([r.run_number for r in page.runs])
-    print(format_run_table(page, settings.timezone, problems))
     ongoing = catalog.ongoing_run(datetime.now(filenames.zone(settings.timezone)), settings.ongoing_minutes)
+    if args.json:
+        print(json.dumps(_runs_json(page, problems, ongoing), indent=2))
+        return 0
+    print(format_run_table(page, settings.timezone, problems))
     if ongoing is not None:
         print(f"Run {ongoing} is ongoing.")
     return 0
@@ -453,6 +539,30 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
+#: Flags of `serve` that override the settings of the same name.
+SERVE_FLAGS = ("host", "port", "workers")
+
+#: One example per command, shown by `overwatch COMMAND --help` (a test checks every command has one).
+EXAMPLES = {
+    "demo-data": "overwatch demo-data --out /tmp/demo --runs 3",
+    "ingest": "overwatch --data-folder /data/overwatch ingest",
+    "rebuild": "overwatch rebuild --trending",
+    "replay": "overwatch replay 300032 --source demo-data/live-source --cadence 20",
+    "process": "overwatch process --watch",
+    "slice": "overwatch slice 300003 EMC --from 5 --to 19 --checks --json",
+    "trend": "overwatch trend EMC maxFastORL0 --runs 300000-300031 --json",
+    "archive": "overwatch archive --out /tmp/testingDataArchive.zip",
+    "users": "overwatch users add alice --role expert",
+    "serve": "overwatch serve --host 0.0.0.0 --port 8080 --workers 4",
+    "worker": "overwatch worker --concurrency 4",
+    "demo": "overwatch --config config/demo.toml demo",
+    "reference": "overwatch reference set EMC --run 300000 --from 300001 --user alice",
+    "quality": "overwatch quality 300003 EMC --json",
+    "db": "overwatch db upgrade",
+    "files": "overwatch files 300003 EMC",
+    "runs": "overwatch runs --page 2 --json",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="overwatch", description=__doc__)
@@ -500,6 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=int, default=0, help="hot-channel threshold 0-1000 (0: defaults)")
     p.add_argument("--no-scale", action="store_true", help="do not scale by the number of events")
     p.add_argument("--checks", action="store_true", help="also run the automatic checks on the slice")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_slice)
 
     p = sub.add_parser("trend", help="print a trend: within one run, or one value per run over a range")
@@ -508,6 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--run", type=int, help="run number (default: the newest)")
     group.add_argument("--runs", help="run range A-B: the value at the end of each run")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_trend)
 
     p = sub.add_parser("archive", help="zip the newest complete runs as test data (as /testing-data-archive)")
@@ -516,7 +628,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_users_parser(sub)
 
-    p = sub.add_parser("serve", help="serve the dashboard with gunicorn (host, port, workers from settings)")
+    p = sub.add_parser("serve", help="serve the dashboard with gunicorn (flags override the settings)")
+    p.add_argument("--host", help="address to listen on (setting host)")
+    p.add_argument("--port", type=int, help="port to listen on (setting port)")
+    p.add_argument("--workers", type=int, help="gunicorn worker processes (setting workers)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a Celery worker for the dashboard's background callbacks")
@@ -572,14 +687,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="print a table of runs, newest first")
     p.add_argument("--page", type=int, default=1, help="page number (default 1)")
     p.add_argument("--per-page", type=int, default=50, help="runs per page (default 50)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_runs)
+    for name, command in sub.choices.items():
+        command.epilog = f"example: {EXAMPLES[name]}"
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        overrides = {"data_folder": args.data_folder} if args.data_folder else {}
+        overrides: dict[str, Any] = {"data_folder": args.data_folder} if args.data_folder else {}
+        overrides.update({k: getattr(args, k) for k in SERVE_FLAGS if getattr(args, k, None) is not None})
         settings = load_settings(args.config, **overrides)
         logging.basicConfig(
             level="DEBUG" if args.verbose else settings.log_level.upper(),

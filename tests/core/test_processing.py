@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import threading
 from collections.abc import Callable
@@ -160,3 +161,41 @@ def test_a_pass_decodes_each_new_file_exactly_once(
     again = Processor(settings, *open_services(settings))
     again.recompute_trends()
     assert again.ingester.cache.stats.decodes == 0
+
+
+def test_every_command_has_an_example_in_its_help() -> None:
+    parser = cli.build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == set(cli.EXAMPLES)
+    for name, command in commands.choices.items():
+        assert command.epilog == f"example: {cli.EXAMPLES[name]}"
+        assert cli.EXAMPLES[name].startswith("overwatch ")
+
+
+def test_serve_flags_override_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda command, env: seen.append(command) or 0)
+    argv = ["--data-folder", str(tmp_path), "serve", "--host", "0.0.0.0", "--port", "8080", "--workers", "3"]
+    assert cli.main(argv) == 0
+    (command,) = seen
+    assert command[command.index("--bind") + 1] == "0.0.0.0:8080"
+    assert command[command.index("--workers") + 1] == "3"
+
+
+def test_json_output_of_runs_slice_and_trend(demo_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    base = ["--data-folder", str(demo_data)]
+    capsys.readouterr()
+    assert cli.main([*base, "runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [r["run"] for r in runs["runs"]] == [300004, 300003, 300000]
+    assert runs["runs"][0]["subsystems"]["TPC"] == {"files": 8, "location": "HLT"}
+    assert cli.main([*base, "slice", "300003", "EMC", "--from", "5", "--to", "7", "--json"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert (view["run"], view["subsystem"], view["checks"]) == (300003, "EMC", None)
+    assert any(h["name"] == "EMCTRQA_histFastORL0" for g in view["groups"] for h in g["histograms"])
+    assert cli.main([*base, "trend", "EMC", "meanFastORL0", "--run", "300003", "--json"]) == 0
+    trend = json.loads(capsys.readouterr().out)
+    assert len(trend["points"]) == 8
+    assert trend["points"][0].keys() == {"run", "time", "value", "error", "alarms"}
