@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.routing import BaseConverter
 
+from dashboard.api import api
 from dashboard.auth import has_role
 from dashboard.auth.templates import STYLESHEET_KEY
 from dashboard.services import services
@@ -146,6 +147,7 @@ def _legacy(target: str) -> ResponseReturnValue:
 
 
 def register_routes(server: flask.Flask) -> None:
+    server.register_blueprint(api)
     server.add_url_rule("/status", "status", status)
     register_downloads(server)
     server.add_url_rule("/contact", "contact", contact)

@@ -154,6 +154,18 @@ users = sa.Table(
     sa.Column("created", sa.BigInteger, nullable=False),
 )
 
+#: API tokens of users: only a hash is stored (the token is shown once, when created); revocable.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+    sa.Column("label", sa.String(128), nullable=False),
+    sa.Column("created", sa.BigInteger, nullable=False),
+    sa.Column("revoked", sa.BigInteger, nullable=True),
+)
+
 #: Failed logins per user name and client address, for a rate limit every web host shares.
 login_failures = sa.Table(
     "login_failures",

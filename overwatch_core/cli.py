@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -20,19 +19,18 @@ from typing import Any
 
 import diskcache
 
-from overwatch_core import demo, filenames, schema
+from overwatch_core import demo, exports, filenames, schema
 from overwatch_core.archive import ARCHIVE_NAME, plan_archive, write_archive
 from overwatch_core.catalog import Catalog, FileReport, RunPage, make_engine
-from overwatch_core.checks import CheckResult
 from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.ingest import rebuild
 from overwatch_core.processing import Processor, leader_lock, open_services
-from overwatch_core.quality import SubsystemQuality, subsystem_quality
+from overwatch_core.quality import subsystem_quality
 from overwatch_core.settings import Settings, load_settings
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.time_slices import TimeSliceRequest
-from overwatch_core.trending import TrendPoint, TrendStore, find_source
+from overwatch_core.trending import TrendStore, find_source
 from overwatch_core.users import Role, UserStore, role_at_least
 from overwatch_core.views import SubsystemView, ViewService
 
@@ -143,7 +141,7 @@ def cmd_slice(settings: Settings, args: argparse.Namespace) -> int:
     view = views.time_slice(args.run, args.subsystem, request)
     results = views.slice_checks(args.run, args.subsystem, request) if args.checks else None
     if args.json:
-        print(json.dumps(_view_json(view, results), indent=2))
+        print(json.dumps(exports.view_json(view, results), indent=2))
         return 0
     _print_view(view)
     if results is not None:
@@ -152,36 +150,6 @@ def cmd_slice(settings: Settings, args: argparse.Namespace) -> int:
         for name, result in problems:
             print(f"  {result.quality:6}  {name}  {result.check}: {result.message}")
     return 0
-
-
-def _view_json(view: SubsystemView, checks: Mapping[str, Sequence[CheckResult]] | None) -> dict[str, object]:
-    return {
-        "run": view.run_number,
-        "subsystem": view.subsystem,
-        "description": view.describe(),
-        "files": list(view.files),
-        "n_events": view.n_events,
-        "groups": [
-            {
-                "name": group.name,
-                "histograms": [
-                    {
-                        "name": hist.name,
-                        "pretty_name": hist.pretty_name,
-                        "class": hist.root_class,
-                        "sum": float(hist.layers[0].hist.values.sum()),
-                        "max": float(hist.layers[0].hist.values.max(initial=0.0)),
-                        "information": dict(hist.information),
-                    }
-                    for hist in group.histograms
-                ],
-            }
-            for group in view.groups
-        ],
-        "checks": None
-        if checks is None
-        else {name: [dataclasses.asdict(r) for r in found] for name, found in checks.items()},
-    }
 
 
 def _run_range(text: str) -> tuple[int, int]:
@@ -204,7 +172,7 @@ def cmd_trend(settings: Settings, args: argparse.Namespace) -> int:
         points = store.within_run(args.subsystem, args.trend, run)
         missing = [(run, t, r) for t, r in store.missing_within_run(args.subsystem, args.trend, run)]
     if args.json:
-        print(json.dumps(_trend_json(args.subsystem, args.trend, points, missing), indent=2))
+        print(json.dumps(exports.trend_json(args.subsystem, args.trend, points, missing), indent=2))
         return 0
     for run, stamp, reason in missing:
         print(f"{run:>8}  {stamp:%Y-%m-%d %H:%M:%S}  no value: {reason}")
@@ -215,26 +183,6 @@ def cmd_trend(settings: Settings, args: argparse.Namespace) -> int:
         alarms = f"  ALARM {'; '.join(p.alarms)}" if p.alarms else ""
         print(f"{p.run_number:>8}  {p.timestamp:%Y-%m-%d %H:%M:%S}  {p.value:.6g}{error}{alarms}")
     return 0
-
-
-def _trend_json(
-    subsystem: str, trend: str, points: Sequence[TrendPoint], missing: Sequence[tuple[int, datetime, str]]
-) -> dict[str, object]:
-    return {
-        "subsystem": subsystem,
-        "trend": trend,
-        "points": [
-            {
-                "run": p.run_number,
-                "time": p.timestamp.isoformat(),
-                "value": p.value,
-                "error": p.error,
-                "alarms": list(p.alarms),
-            }
-            for p in points
-        ],
-        "missing": [{"run": run, "time": t.isoformat(), "reason": reason} for run, t, reason in missing],
-    }
 
 
 def cmd_archive(settings: Settings, args: argparse.Namespace) -> int:
@@ -370,35 +318,13 @@ def format_run_table(page: RunPage, tz_name: str, problems: Mapping[int, int] | 
     return "\n".join(lines)
 
 
-def _runs_json(page: RunPage, problems: Mapping[int, int], ongoing: int | None) -> dict[str, object]:
-    return {
-        "page": page.page,
-        "pages": page.pages,
-        "total": page.total,
-        "ongoing": ongoing,
-        "runs": [
-            {
-                "run": r.run_number,
-                "hlt_mode": r.hlt_mode,
-                "start": r.start.isoformat() if r.start else None,
-                "end": r.end.isoformat() if r.end else None,
-                "subsystems": {
-                    n: {"files": c, "location": r.file_locations[n]} for n, c in r.file_counts.items()
-                },
-                "files_with_problems": problems.get(r.run_number, 0),
-            }
-            for r in page.runs
-        ],
-    }
-
-
 def cmd_runs(settings: Settings, args: argparse.Namespace) -> int:
     catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
     page = catalog.runs_page(args.page, args.per_page)
     problems = catalog.problem_counts([r.run_number for r in page.runs])
     ongoing = catalog.ongoing_run(datetime.now(filenames.zone(settings.timezone)), settings.ongoing_minutes)
     if args.json:
-        print(json.dumps(_runs_json(page, problems, ongoing), indent=2))
+        print(json.dumps(exports.runs_json(page, problems, ongoing), indent=2))
         return 0
     print(format_run_table(page, settings.timezone, problems))
     if ongoing is not None:
@@ -493,7 +419,7 @@ def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
     names = [args.subsystem] if args.subsystem else [s.name for s in catalog.run(args.run).subsystems]
     verdicts = [subsystem_quality(catalog, args.run, name) for name in names]
     if args.json:
-        print(json.dumps([_quality_json(v) for v in verdicts], indent=2))
+        print(json.dumps([exports.quality_json(v) for v in verdicts], indent=2))
         return 0
     for v in verdicts:
         counts = ", ".join(f"{n} {q}" for q, n in v.counts.items() if n)
@@ -503,21 +429,6 @@ def cmd_quality(settings: Settings, args: argparse.Namespace) -> int:
             for result in (r for r in hist.results if r.quality in ("Bad", "Medium")):
                 print(f"  {result.quality:6}  {hist.name}  {result.check}: {result.message}")
     return 0
-
-
-def _quality_json(v: SubsystemQuality) -> dict[str, object]:
-    return {
-        "run": v.run_number,
-        "subsystem": v.subsystem,
-        "quality": v.quality,
-        "reference_run": v.reference_run,
-        "file": v.path,
-        "counts": v.counts,
-        "histograms": [
-            {"name": h.name, "quality": h.quality, "checks": [dataclasses.asdict(r) for r in h.results]}
-            for h in v.histograms
-        ],
-    }
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import sys
 
 from overwatch_core import filenames
 from overwatch_core.catalog import Catalog
+from overwatch_core.errors import OverwatchError
 from overwatch_core.settings import Settings
 from overwatch_core.users import ROLES, UserError, UserStore
 
@@ -66,6 +67,26 @@ def cmd_users_set_role(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_token(settings: Settings, args: argparse.Namespace) -> int:
+    """Create an API token (shown once), list tokens, or revoke one."""
+    store = _store(settings)
+    if args.revoke is not None:
+        if not store.revoke_token(args.revoke):
+            raise OverwatchError(f"no active API token with id {args.revoke}")
+        print(f"revoked API token {args.revoke}")
+        return 0
+    if args.list:
+        for token_id, user, label, revoked in store.tokens(args.username):
+            print(f"{token_id:>5}  {user:16} {label or '-':24} {'revoked' if revoked else 'active'}")
+        return 0
+    if args.username is None:
+        raise OverwatchError("users token: name the user (or use --list / --revoke ID)")
+    token_id, token = store.create_token(args.username, args.label)
+    print(f"API token {token_id} for {args.username} (shown only now; send it as 'Authorization: Bearer …'):")
+    print(token)
+    return 0
+
+
 def add_users_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `users` and its sub-commands to the `overwatch` parser."""
     users = subparsers.add_parser("users", help="add, remove, list dashboard users and set their roles")
@@ -85,6 +106,13 @@ def add_users_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
     p = sub.add_parser("list", help="print every user and role")
     p.set_defaults(func=cmd_users_list)
+
+    p = sub.add_parser("token", help="create an API token for a user (or --list, --revoke ID)")
+    p.add_argument("username", nargs="?", help="the user the token acts as")
+    p.add_argument("--label", default="", help="what the token is for, e.g. the script's name")
+    p.add_argument("--list", action="store_true", help="list tokens (of the user, if named)")
+    p.add_argument("--revoke", type=int, metavar="ID", help="revoke the token with this id")
+    p.set_defaults(func=cmd_users_token)
 
     p = sub.add_parser("set-role", help="change a user's role")
     p.add_argument("username")

@@ -74,6 +74,7 @@ def ensure_current(engine: Engine, metadata: sa.MetaData, create: bool) -> None:
 #: Tables each revision added, newest first: code from before migrations created them without a version
 #: table (revision 0002's tables were made that way by the commits just before migrations existed).
 _ADDED = (
+    ("0004", {"api_tokens"}),
     ("0003", {"reference_runs", "check_results"}),
     ("0002", {"skipped_objects", "file_status", "trend_missing"}),
 )

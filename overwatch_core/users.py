@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import builtins
 import functools
+import hashlib
 import logging
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +16,7 @@ from typing import Literal
 import bcrypt
 import sqlalchemy as sa
 
-from overwatch_core.catalog import Catalog, login_failures, users
+from overwatch_core.catalog import Catalog, api_tokens, login_failures, users
 from overwatch_core.errors import NotFoundError, OverwatchError
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,10 @@ def _failure_key(username: str, address: str) -> tuple[str, str]:
     return username[:MAX_USERNAME_LENGTH], address[:64]
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 class UserStore:
     """Adds, changes, checks and removes users in the catalog, and keeps the failed-login record.
 
@@ -183,6 +189,55 @@ class UserStore:
         if not bcrypt.checkpw(encoded, hashed) or row is None:
             return None
         return User(username, check_role(row.role))
+
+    # -- API tokens ------------------------------------------------------------------------------
+
+    def create_token(self, username: str, label: str = "") -> tuple[int, str]:
+        """A new API token for ``username``: (its id, the token). Only its SHA-256 is stored, so the token
+        is shown this once; 32 random bytes need no slow hash (nobody can guess them)."""
+        if self.get(username) is None:
+            raise self._unknown(username)
+        token = "ow_" + secrets.token_urlsafe(32)
+        row = {
+            "token_hash": _token_hash(token),
+            "username": username,
+            "label": label,
+            "created": int(time.time()),
+        }
+        with self.catalog.engine.begin() as conn:
+            inserted = conn.execute(api_tokens.insert().values(**row)).inserted_primary_key
+        assert inserted is not None
+        token_id = inserted[0]
+        log.info("created API token %s for %s", token_id, username)
+        return int(token_id), token
+
+    def token_user(self, token: str) -> User | None:
+        """The user a valid, unrevoked token belongs to, or None."""
+        query = (
+            sa.select(users.c.username, users.c.role)
+            .join(api_tokens, api_tokens.c.username == users.c.username)
+            .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked.is_(None))
+        )
+        with self.catalog.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else User(row.username, row.role)
+
+    def revoke_token(self, token_id: int) -> bool:
+        with self.catalog.engine.begin() as conn:
+            done = conn.execute(
+                api_tokens.update()
+                .where(api_tokens.c.id == token_id, api_tokens.c.revoked.is_(None))
+                .values(revoked=int(time.time()))
+            )
+        return bool(done.rowcount)
+
+    def tokens(self, username: str | None = None) -> builtins.list[tuple[int, str, str, bool]]:
+        """(id, user, label, revoked) of every token (of one user), oldest first."""
+        query = sa.select(api_tokens).order_by(api_tokens.c.id)
+        if username is not None:
+            query = query.where(api_tokens.c.username == username)
+        with self.catalog.engine.connect() as conn:
+            return [(r.id, r.username, r.label, r.revoked is not None) for r in conn.execute(query)]
 
     def _unknown(self, username: str) -> UnknownUserError:
         return UnknownUserError("user", username, [u.username for u in self.list()])

@@ -250,14 +250,15 @@ class ViewService:
         own_files = sub.file_location == sub.name
         return process_subsystem(definition, hists, n_events, options, own_files), n_events
 
-    def slice_checks(
-        self, run_number: int, subsystem: str, request: TimeSliceRequest
-    ) -> dict[str, list[CheckResult]]:
-        """The automatic checks of a time slice, computed on demand (stored verdicts are per file): the
-        sliced histograms, unscaled, against the reference run, with the slice's own event count."""
-        from overwatch_core.processing import configured_checks, reference_histograms  # processing → ingest
-
-        sub, plan = self._plan(run_number, subsystem, request)
+    def raw_histograms(
+        self, run_number: int, subsystem: str, request: TimeSliceRequest | None = None
+    ) -> tuple[dict[str, Histogram], float | None]:
+        """The unscaled histograms (derived ones included) of the full run or of a time slice, with the
+        event count of exactly that data: what checks judge and what the API hands out."""
+        sub = self.subsystem(run_number, subsystem)
+        plan = None if request is None else self._plan(run_number, subsystem, request)[1]
+        if not sub.files:
+            raise NotFoundError(f"file of {subsystem} in run {run_number}", "any", [])
         files = sub.files[-1:] if plan is None else plan[0]
         hists = self._sliced([self._path(f) for f in files], None)
         if plan is None:
@@ -265,7 +266,16 @@ class ViewService:
         else:
             n_events = sliced_event_count(plan[1], self.settings.cumulative)
         definition = get_subsystem(subsystem, self.settings.subsystems)
-        hists = histograms_with_derived(definition, hists, sub.file_location == subsystem)
+        return histograms_with_derived(definition, hists, sub.file_location == subsystem), n_events
+
+    def slice_checks(
+        self, run_number: int, subsystem: str, request: TimeSliceRequest
+    ) -> dict[str, list[CheckResult]]:
+        """The automatic checks of a time slice, computed on demand (stored verdicts are per file): the
+        sliced histograms, unscaled, against the reference run, with the slice's own event count."""
+        from overwatch_core.processing import configured_checks, reference_histograms  # processing → ingest
+
+        hists, n_events = self.raw_histograms(run_number, subsystem, request)
         reference = reference_histograms(self.settings, self.catalog, self.hist_cache, subsystem, run_number)
         return evaluate(
             configured_checks(self.settings)[subsystem],

@@ -16,6 +16,8 @@ from werkzeug.routing import Map, Rule
 
 from dashboard.auth.session import csrf_token_matches
 from dashboard.auth.templates import message_page
+from dashboard.services import services
+from overwatch_core.users import User
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,10 @@ class LoginGuard(Auth):  # type: ignore[misc]
         return None
 
     def is_authorized(self) -> bool:
-        return bool(current_user.is_authenticated)
+        """A logged-in session, or for the JSON API (only there) a valid API token."""
+        if current_user.is_authenticated:
+            return True
+        return flask.request.path.startswith(API_PREFIX) and api_token_user() is not None
 
     def login_request(self) -> ResponseReturnValue:
         """401 JSON for Dash's own requests and scripts; pages go to the login form and come back."""
@@ -82,12 +87,29 @@ class LoginGuard(Auth):  # type: ignore[misc]
         return False
 
 
+API_PREFIX = "/api/"
+
+
+def api_token_user() -> User | None:
+    """The user of the request's ``Authorization: Bearer <token>`` if it is valid (kept in ``flask.g``)."""
+    if "api_user" not in flask.g:
+        header = flask.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        user = services().users.token_user(token.strip()) if scheme.lower() == "bearer" and token else None
+        if header and user is None:
+            log.warning("refused %s: invalid or revoked API token", flask.request.path)
+        flask.g.api_user = user
+    found: User | None = flask.g.api_user
+    return found
+
+
 def wants_json() -> bool:
     """True for Dash's endpoints (``/_dash-*``, ``/_reload-hash``) and scripts (XHR, JSON body, or
     JSON preferred over HTML)."""
     request = flask.request
     return (
-        "/_dash-" in request.path
+        request.path.startswith(API_PREFIX)
+        or "/_dash-" in request.path
         or request.path.endswith("/_reload-hash")
         or request.headers.get("X-Requested-With") == "XMLHttpRequest"
         or request.is_json

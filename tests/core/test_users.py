@@ -285,3 +285,35 @@ def test_cli_prompts_twice(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (code, out) == (0, "added user alice with role shifter\n")
     assert prompts == ["Password: ", "Repeat the password: "] * 2
     assert "same" not in out + err
+
+
+def test_api_tokens_are_stored_hashed_shown_once_and_revocable(store: UserStore) -> None:
+    from overwatch_core.catalog import api_tokens
+
+    store.add("alice", "pw", "expert")
+    token_id, token = store.create_token("alice", "nightly script")
+    assert store.token_user(token) == User("alice", "expert")
+    with store.catalog.engine.connect() as conn:
+        stored = conn.execute(api_tokens.select()).one()
+    assert token not in str(tuple(stored))  # only its hash is kept
+    assert store.tokens("alice") == [(token_id, "alice", "nightly script", False)]
+    assert store.revoke_token(token_id)
+    assert store.token_user(token) is None
+    assert not store.revoke_token(token_id)
+    assert store.token_user("ow_" + "x" * 43) is None
+    with pytest.raises(UnknownUserError):
+        store.create_token("nobody")
+    _, other = store.create_token("alice")
+    store.remove("alice")  # a removed user's tokens go with them
+    assert store.token_user(other) is None
+
+
+def test_users_token_command(cli: Any) -> None:
+    assert cli("users", "add", "bob", "--role", "shifter", "--password-stdin", stdin="pw")[0] == 0
+    code, out, _ = cli("users", "token", "bob", "--label", "grafana")
+    assert code == 0
+    token = out.splitlines()[-1]
+    assert token.startswith("ow_")
+    assert cli("users", "token", "--list")[1].split() == ["1", "bob", "grafana", "active"]
+    assert cli("users", "token", "--revoke", "1")[1] == "revoked API token 1\n"
+    assert cli("users", "token", "--revoke", "1")[0] == 2

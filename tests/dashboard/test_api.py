@@ -1,0 +1,130 @@
+"""The JSON API: every route the OpenAPI document lists exists and answers as documented (the response is
+validated against its schema), with a token or a session; no answer without either; errors as JSON."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dash
+import jsonschema
+import pytest
+from flask.testing import FlaskClient
+
+from dashboard.api import OPENAPI, PREFIX
+from overwatch_core.processing import Processor, open_services
+from overwatch_core.settings import load_settings
+from overwatch_core.users import UserStore
+
+
+@pytest.fixture(scope="module")
+def api_data(make_app_data: Callable[[], Path]) -> tuple[Path, str, str]:
+    """Demo data with run 300000 as the reference, and a shifter's API token (and a revoked one)."""
+    data = make_app_data()
+    settings = load_settings(None, env={}, data_folder=str(data))
+    processor = Processor(settings, *open_services(settings))
+    for subsystem in settings.subsystems:
+        processor.ingester.catalog.set_reference(subsystem, 300000, 300000, "erin")
+        processor.recheck(subsystem, 300000)
+    users = UserStore(processor.ingester.catalog, rounds=4)
+    users.add("scripts", "pw", "shifter")
+    _, token = users.create_token("scripts", "tests")
+    revoked_id, revoked = users.create_token("scripts", "old")
+    users.revoke_token(revoked_id)
+    return data, token, revoked
+
+
+@pytest.fixture
+def client(make_app: Callable[..., dash.Dash], api_data: tuple[Path, str, str]) -> FlaskClient:
+    return make_app(api_data[0]).server.test_client()
+
+
+def schema_of(path: str, status: str = "200") -> dict[str, Any]:
+    content = OPENAPI["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"]
+    return {**content, "components": OPENAPI["components"]}
+
+
+def example_url(path: str) -> str:
+    """The documented path with every parameter's example filled in."""
+    params = OPENAPI["paths"][path]["get"]["parameters"]
+    url = path
+    query = []
+    for p in params:
+        if "example" not in p:
+            continue
+        if p["in"] == "path":
+            url = url.replace("{" + p["name"] + "}", str(p["example"]))
+        else:
+            query.append(f"{p['name']}={p['example']}")
+    assert "{" not in url, f"{path}: a path parameter without an example"
+    return PREFIX + url + ("?" + "&".join(query) if query else "")
+
+
+@pytest.mark.parametrize("path", sorted(OPENAPI["paths"]))
+def test_every_documented_route_answers_as_documented(
+    client: FlaskClient, api_data: tuple[Path, str, str], path: str
+) -> None:
+    response = client.get(example_url(path), headers={"Authorization": f"Bearer {api_data[1]}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    jsonschema.validate(body, schema_of(path))
+
+
+def test_no_answer_without_a_session_or_a_valid_token(
+    client: FlaskClient, api_data: tuple[Path, str, str]
+) -> None:
+    for headers in ({}, {"Authorization": f"Bearer {api_data[2]}"}, {"Authorization": "Bearer nonsense"}):
+        response = client.get(f"{PREFIX}/runs", headers=headers)
+        assert response.status_code == 401
+        jsonschema.validate(response.get_json(), schema_of("/runs", "401"))
+    page = client.get("/quality", headers={"Authorization": f"Bearer {api_data[1]}"})
+    assert page.status_code == 302  # tokens open the API only, not the pages
+
+
+def test_every_route_of_the_blueprint_is_documented(client: FlaskClient) -> None:
+    app = client.application
+    routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(PREFIX)}
+    documented = {PREFIX + re.sub(r"\{(\w+)\}", r"<\1>", p) for p in OPENAPI["paths"]}
+    normalised = {re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", r) for r in routes}
+    assert normalised - {f"{PREFIX}/openapi.json", f"{PREFIX}/docs"} == documented
+
+
+def test_contents_errors_and_slices(client: FlaskClient, api_data: tuple[Path, str, str]) -> None:
+    auth = {"Authorization": f"Bearer {api_data[1]}"}
+    full = client.get(
+        f"{PREFIX}/runs/300003/EMC/histogram?name=EMCTRQA_histFastORL0", headers=auth
+    ).get_json()
+    assert len(full["values"]) == len(full["edges"][0]) - 1
+    sliced = client.get(
+        f"{PREFIX}/runs/300003/EMC/histogram?name=EMCTRQA_histFastORL0&from=5&to=7", headers=auth
+    ).get_json()
+    assert sum(sliced["values"]) < sum(full["values"])
+    assert sliced["n_events"] < full["n_events"]
+    hot = client.get(f"{PREFIX}/runs/300003/EMC/slice?from=5&to=7&checks=1", headers=auth).get_json()
+    assert {r["check"] for r in hot["checks"]["EMCTRQA_histFastORL0"]} >= {"fastor-hot"}
+    errors = {
+        f"{PREFIX}/runs/999/EMC/histograms": 404,
+        f"{PREFIX}/runs/300003/EMC/histogram?name=nope": 404,
+        f"{PREFIX}/runs/300003/EMC/histogram": 400,
+        f"{PREFIX}/runs/300003/EMC/slice?from=7&to=5": 400,
+        f"{PREFIX}/runs/300003/EMC/slice?from=x&to=5": 400,
+        f"{PREFIX}/trends/EMC/noSuchTrend": 404,
+        f"{PREFIX}/runs?page=0": 400,
+    }
+    for url, status in errors.items():
+        response = client.get(url, headers=auth)
+        assert response.status_code == status, url
+        assert "error" in response.get_json(), url
+    quality = client.get(f"{PREFIX}/runs/300003/quality", headers=auth).get_json()
+    assert {q["subsystem"]: q["quality"] for q in quality}["EMC"] == "Bad"
+
+
+def test_the_docs_page_lists_every_route(client: FlaskClient, api_data: tuple[Path, str, str]) -> None:
+    page = client.get(f"{PREFIX}/docs", headers={"Authorization": f"Bearer {api_data[1]}"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for path in OPENAPI["paths"]:
+        assert f"GET {PREFIX}{path}" in text
+    assert "https://" not in text
