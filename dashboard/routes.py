@@ -16,6 +16,7 @@ from werkzeug.routing import BaseConverter
 from dashboard.api import api
 from dashboard.auth import has_role
 from dashboard.auth.templates import STYLESHEET_KEY
+from dashboard.metrics import register_metrics
 from dashboard.services import services
 from overwatch_core.archive import ARCHIVE_NAME, EmptyArchiveError, plan_archive, stream_archive
 from overwatch_core.filenames import parse_run_dir
@@ -148,6 +149,7 @@ def _legacy(target: str) -> ResponseReturnValue:
 
 def register_routes(server: flask.Flask) -> None:
     server.register_blueprint(api)
+    register_metrics(server)
     server.add_url_rule("/status", "status", status)
     register_downloads(server)
     server.add_url_rule("/contact", "contact", contact)

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -216,7 +217,18 @@ def _child_env(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"serving the dashboard on http://{settings.host}:{settings.port} with {settings.workers} workers")
-    return subprocess.call(_gunicorn_command(settings), env=_child_env(settings, args))
+    return subprocess.call(_gunicorn_command(settings), env=_serve_env(settings, args))
+
+
+def _serve_env(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
+    """The workers' environment: prometheus-client's multiprocess folder, emptied, so /metrics adds up the
+    request counts of every worker of this host."""
+    env = _child_env(settings, args)
+    metrics = settings.instance_path / "metrics"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True, exist_ok=True)
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics))
+    return env
 
 
 DEMO_USERS: tuple[tuple[str, Role], ...] = (("admin", "admin"), ("shifter", "shifter"))
@@ -288,7 +300,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        return subprocess.call(_gunicorn_command(settings), env=env)
+        return subprocess.call(_gunicorn_command(settings), env=_serve_env(settings, args))
     finally:
         for child in children:
             child.terminate()

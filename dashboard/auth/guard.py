@@ -21,7 +21,7 @@ from overwatch_core.users import User
 
 log = logging.getLogger(__name__)
 
-#: Reachable without login (Flask route syntax). The upload API checks its own token.
+#: Reachable without login (Flask route syntax). The upload API and /metrics check their own tokens.
 PUBLIC_ROUTES = (
     "/login",
     "/logout",
@@ -32,6 +32,7 @@ PUBLIC_ROUTES = (
     "/_favicon.ico",
     "/rest/api/files",
     "/rest/api/files/<path:name>",
+    "/metrics",  # checks an admin session or the metrics token itself
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

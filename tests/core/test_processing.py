@@ -173,11 +173,13 @@ def test_every_command_has_an_example_in_its_help() -> None:
 
 
 def test_serve_flags_override_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    seen: list[list[str]] = []
-    monkeypatch.setattr(cli.subprocess, "call", lambda command, env: seen.append(command) or 0)
+    seen: list[tuple[list[str], dict[str, str]]] = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda command, env: seen.append((command, env)) or 0)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     argv = ["--data-folder", str(tmp_path), "serve", "--host", "0.0.0.0", "--port", "8080", "--workers", "3"]
     assert cli.main(argv) == 0
-    (command,) = seen
+    ((command, env),) = seen
+    assert Path(env["PROMETHEUS_MULTIPROC_DIR"]).is_dir()  # /metrics adds up the workers
     assert command[command.index("--bind") + 1] == "0.0.0.0:8080"
     assert command[command.index("--workers") + 1] == "3"
 
