@@ -109,6 +109,7 @@ def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
             print(f"process: {report.summary()}")
             for path, problem in report.failed:
                 print(f"  failed: {path}: {problem}")
+            processor.notifier.close()  # send the queued alarm notifications before exiting
             return 0
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -118,6 +119,7 @@ def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
             flush=True,
         )
         passes = processor.watch(stop, renew)
+        processor.notifier.close()
     print(f"process: stopped after {passes} passes")
     return 0
 

@@ -20,6 +20,7 @@ from overwatch_core.errors import ConfigError, NotFoundError, OverwatchError
 from overwatch_core.histograms import FileContents, HistogramCache
 from overwatch_core.ingest import Ingester, IngestReport, rebuild
 from overwatch_core.model import Histogram, RunFile
+from overwatch_core.notifications import AlarmChange, Notifier
 from overwatch_core.settings import Settings
 from overwatch_core.subsystems.base import histograms_with_derived
 from overwatch_core.subsystems.registry import get_subsystem
@@ -92,6 +93,7 @@ class Processor:
         self.ingester = Ingester(settings, catalog, cache)
         self.trends = TrendStore(catalog)
         self.checks = configured_checks(settings)  # a bad [checks] table stops here, naming its key
+        self.notifier = Notifier.from_settings(settings)
 
     def run_pass(self) -> ProcessReport:
         """Ingest, then the trends of every file not yet processed: this pass's and any a cut pass left.
@@ -141,15 +143,19 @@ class Processor:
         contents = self.ingester.cache.get(self.settings.data_path / relative)
         values = alarms = 0
         missing: list[TrendValue] = []
+        changes: list[AlarmChange] = []
         with self.ingester.catalog.engine.begin() as conn:
             for sub, run_file in readers:
                 own_files = sub.file_location == sub.name
                 extracted = self._extract(sub.name, own_files, contents, run_file)
-                alarms += self.trends.record(conn, run_file, sub.name, extracted, self.settings.trend_alarms)
+                alarms += self.trends.record(
+                    conn, run_file, sub.name, extracted, self.settings.trend_alarms, changes
+                )
                 values += len(extracted)
                 missing += [v for v in extracted if v.value is None]
                 verdicts = self._check(sub.name, own_files, contents, run_file)
                 self.ingester.catalog.record_checks(conn, run_file, sub.name, verdicts)
+        self.notifier.notify(changes)  # after the commit: what is announced is stored
         return values, alarms, missing
 
     def _check(

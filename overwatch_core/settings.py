@@ -60,6 +60,13 @@ class Settings:
     checks: dict[str, Any] = _setting(
         {}, "Automatic checks per subsystem: a list of check tables each, changing or adding to the defaults."
     )
+    notify_smtp_host: str = _setting("", "SMTP server that alarm mails go through; empty sends no mail.")
+    notify_smtp_port: int = _setting(25, "Port of the SMTP server.")
+    notify_smtp_starttls: bool = _setting(False, "Upgrade the SMTP connection with STARTTLS.")
+    notify_smtp_user: str = _setting("", "SMTP login (the password comes from OVERWATCH_SMTP_PASSWORD).")
+    notify_mail_from: str = _setting("overwatch@localhost", "Sender address of alarm mails.")
+    notify_mail_to: list[str] = _setting([], "Recipients of alarm mails.")
+    notify_webhooks: list[str] = _setting([], "Slack/Mattermost-compatible incoming-webhook URLs for alarms.")
     instance_folder: str = _setting(
         "", "Web app state (secret key, job cache); empty means <data_folder>/instance."
     )

@@ -15,6 +15,7 @@ from overwatch_core.alarms import Alarm, AlarmResult
 from overwatch_core.catalog import Catalog, alarm_results, trend_missing, trend_values
 from overwatch_core.errors import NotFoundError
 from overwatch_core.model import Histogram, RunFile
+from overwatch_core.notifications import AlarmChange
 from overwatch_core.subsystems.base import SubsystemDefinition, TrendingSource, scale_by_events, trend_value
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,13 @@ class TrendStore:
         subsystem: str,
         values: Sequence[TrendValue],
         alarms: Mapping[str, Sequence[Alarm]],
+        changes: list[AlarmChange] | None = None,
     ) -> int:
-        """Store the file's values (once per file time) and evaluate each trend's alarms; returns alarms."""
+        """Store the file's values (once per file time) and evaluate each trend's alarms; returns alarms.
+
+        A trend whose alarm state differs from the run's previous file (raised, or cleared) is appended to
+        ``changes``, for the notifications.
+        """
         stamp = int(run_file.timestamp.timestamp())
         base = {"run_number": run_file.run_number, "subsystem": subsystem}
         known = self._known(conn, run_file.run_number, subsystem, stamp)
@@ -120,7 +126,7 @@ class TrendStore:
                 [{**base, "trend": v.trend, "timestamp": stamp, "reason": v.reason} for v in missing],
             )
         return sum(
-            self._check_alarms(conn, {**base, "trend": v.trend}, stamp, alarms.get(v.trend, ()))
+            self._check_alarms(conn, {**base, "trend": v.trend}, stamp, alarms.get(v.trend, ()), changes)
             for v in numbers
         )
 
@@ -154,7 +160,12 @@ class TrendStore:
         return [(datetime.fromtimestamp(r.timestamp, self.catalog.tz), r.reason) for r in rows]
 
     def _check_alarms(
-        self, conn: Connection, key: dict[str, object], stamp: int, alarms: Sequence[Alarm]
+        self,
+        conn: Connection,
+        key: dict[str, object],
+        stamp: int,
+        alarms: Sequence[Alarm],
+        changes: list[AlarmChange] | None = None,
     ) -> int:
         """Alarms see the trend's values within the run so far, newest last (REF §5.2)."""
         if not alarms:
@@ -170,6 +181,17 @@ class TrendStore:
         rows = [
             {**key, "timestamp": stamp, "alarm": i, "message": r.message} for i, r in results if r.alarmed
         ]
+        if changes is not None and bool(rows) != self._alarmed_before(conn, key, stamp):
+            changes.append(
+                AlarmChange(
+                    int(str(key["run_number"])),
+                    str(key["subsystem"]),
+                    str(key["trend"]),
+                    datetime.fromtimestamp(stamp, self.catalog.tz),
+                    bool(rows),
+                    tuple(str(r["message"]) for r in rows),
+                )
+            )
         if rows:
             conn.execute(alarm_results.insert(), rows)
             for row in rows:
@@ -181,6 +203,19 @@ class TrendStore:
                     row["message"],
                 )
         return len(rows)
+
+    def _alarmed_before(self, conn: Connection, key: dict[str, object], stamp: int) -> bool:
+        """Whether the trend was alarmed at the run's previous file (no previous file: not alarmed)."""
+        where = [*(trend_values.c[k] == v for k, v in key.items()), trend_values.c.timestamp < stamp]
+        previous = conn.execute(sa.select(sa.func.max(trend_values.c.timestamp)).where(*where)).scalar()
+        if previous is None:
+            return False
+        found = conn.execute(
+            sa.select(alarm_results.c.alarm)
+            .where(*(alarm_results.c[k] == v for k, v in key.items()), alarm_results.c.timestamp == previous)
+            .limit(1)
+        ).first()
+        return found is not None
 
     def within_run(self, subsystem: str, trend: str, run_number: int) -> list[TrendPoint]:
         """The trend's values for every file of one run, in time order, with the alarms raised at each."""
