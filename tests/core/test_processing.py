@@ -201,3 +201,28 @@ def test_json_output_of_runs_slice_and_trend(demo_data: Path, capsys: pytest.Cap
     trend = json.loads(capsys.readouterr().out)
     assert len(trend["points"]) == 8
     assert trend["points"][0].keys() == {"run", "time", "value", "error", "alarms"}
+
+
+def test_stored_trends_equal_numpy_on_the_files_read_by_uproot_directly(demo_data: Path) -> None:
+    """Independent of the reader and the trend code: uproot's members and numpy on its arrays."""
+    import numpy as np
+    import uproot
+
+    from overwatch_core.settings import load_settings
+
+    settings = load_settings(None, env={}, data_folder=str(demo_data))
+    processor = Processor(settings, *open_services(settings))
+    files = processor.ingester.catalog.run(300003).subsystem("EMC").files
+    means = processor.trends.within_run("EMC", "meanFastORL0", 300003)
+    peaks = processor.trends.within_run("EMC", "maxFastORL0", 300003)
+    counted = processor.trends.within_run("EMC", "maxFastORL0Unscaled", 300003)
+    assert len(means) == len(peaks) == len(counted) == len(files) == 8
+    for run_file, mean, peak, unscaled in zip(files, means, peaks, counted, strict=True):
+        with uproot.open(demo_data / run_file.path) as f:
+            fastor = f["EMCTRQA_histFastORL0"]
+            events = float(f["EMCTRQA_histEvents"].values()[0])
+            sums = (fastor.member("fTsumw"), fastor.member("fTsumwx"))
+            contents = np.asarray(fastor.values(), dtype=np.float64)
+        assert mean.value == pytest.approx(sums[1] / sums[0], rel=1e-12)
+        assert unscaled.value == pytest.approx(contents.max(), rel=1e-12)
+        assert peak.value == pytest.approx(contents.max() / events, rel=1e-6)  # float32, as ROOT's Scale

@@ -163,7 +163,9 @@ def test_download_a_stored_file(logged_in_client: FlaskClient, app_data: Path) -
 
 
 def test_every_listed_file_downloads(logged_in_client: FlaskClient, app_data: Path) -> None:
-    for path in sorted(app_data.glob("Run*/*/*.root")):
+    stored = sorted(app_data.glob("Run*/*/*.root"))
+    assert len(stored) == 64  # 3 runs of 8 minutes: EMC, HLT, TPC (none for 300004: via HLT)
+    for path in stored:
         response = logged_in_client.get(f"/files/{path.relative_to(app_data).as_posix()}")
         assert response.status_code == 200, path
         assert len(response.data) == path.stat().st_size
