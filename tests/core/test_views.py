@@ -29,7 +29,10 @@ def files_by_minute(data: Path, run: int, subsystem: str) -> dict[int, str]:
     paths = sorted((data / f"Run{run}" / subsystem).glob("*.root"))
     stamps = {p: parse_stored_name(p.name, zone("Europe/Zurich")).timestamp for p in paths}
     start = min(stamps.values())
-    return {round((t - start).total_seconds() / 60): p.relative_to(data).as_posix() for p, t in stamps.items()}
+    minutes = {p: round((t - start).total_seconds() / 60) for p, t in stamps.items()}
+    return {m: p.relative_to(data).as_posix() for p, m in minutes.items()}
+
+
 FASTOR = "EMCTRQA_histFastORL0"
 
 
