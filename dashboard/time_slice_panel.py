@@ -26,8 +26,8 @@ PROGRESS_WRAP = "ts-progress-wrap"
 WINDOW = "ts-window"
 REQUEST = "ts-request"
 PENDING = "ts-pending"
-NAVIGATE = "ts-navigate"
-CONTEXT = "ts-context"
+RESULT = "ts-result"
+SHOW = "ts-show"
 BANNER = "ts-banner"
 
 SHORT_RUN = "Time slices need files at two different minutes; this run has one so far."
@@ -178,6 +178,11 @@ def panel(sub: Subsystem, request: TimeSliceRequest | None, defaults: Processing
                 controls,
                 progress,
                 html.Div(SHORT_RUN if short else "", id=MESSAGE, className="small mt-1", role="status"),
+                # A slice to compute; the new data to put in place (callbacks/time_slices.py); the state of
+                # an address the browser went back or forward to (assets/time_slices.js).
+                dcc.Store(id=REQUEST),
+                dcc.Store(id=RESULT),
+                dcc.Store(id=SHOW),
             ]
         ),
         className="mb-3 time-slice-panel",

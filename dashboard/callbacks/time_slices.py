@@ -1,4 +1,13 @@
-"""Time-slice callbacks: validate the panel, compute the slice in a background job, keep the URL the state."""
+"""Time-slice callbacks: validate the panel, compute the slice in a background job, put the new data in place.
+
+A state the page is to show (a slice, the full run, or an address the browser went back to) reaches it as
+one RESULT holding only what changes: per mounted graph a ``dash.Patch`` of its data and layout (the
+layout's ``uirevision`` stays, so a zoom is kept), per histogram its information panel, the description or
+banner, the sidebar (its links keep the slice), the page context, and the address. The clientside step in
+``assets/time_slices.js`` puts it in place and sets the address with ``history.pushState``, so Dash's pages
+router never runs and no graph is remounted. A cached slice is sent at once; any other is computed by the
+background job (diskcache or Celery manager), whose result is the same RESULT.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +15,27 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import parse_qsl
 
 import dash
-from dash import Input, Output, State, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State, html, no_update
 
+from dashboard import figures, hot_channels
 from dashboard import time_slice_panel as ts
 from dashboard.pages import run_page as page
 from dashboard.services import services
-from dashboard.shell import URL
 from overwatch_core.errors import OverwatchError
+from overwatch_core.subsystems.base import ProcessedHistogram
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.views import SubsystemView
 
 log = logging.getLogger(__name__)
+
+GRAPHS = {"type": page.GRAPH, "name": ALL}
+INFOS = {"type": page.INFO, "name": ALL}
+PARTS = {"type": page.PART, "name": ALL}
+JS = "time_slices"  # the clientside namespace of assets/time_slices.js
 
 
 def validate(
@@ -48,14 +64,6 @@ def slice_href(context: Mapping[str, Any], request: TimeSliceRequest) -> str:
     return f"/runs/{context['run']}/{context['subsystem']}" + ts.query_string(request, group, hist)
 
 
-def compute(
-    set_progress: Callable[[tuple[int, str]], None], request_data: dict[str, Any], context: Mapping[str, Any]
-) -> tuple[object, object]:
-    """The slice's page body and description (runs in the background job)."""
-    view = compute_view(set_progress, request_data, context)
-    return page_body(view, context), view.describe()
-
-
 def compute_view(
     set_progress: Callable[[tuple[int, str]], None], request_data: dict[str, Any], context: Mapping[str, Any]
 ) -> SubsystemView:
@@ -69,62 +77,238 @@ def compute_view(
     return services().views.time_slice(int(context["run"]), str(context["subsystem"]), request, progress)
 
 
-def page_body(view: SubsystemView, context: Mapping[str, Any]) -> object:
-    return page.body(view.run_number, view.subsystem, context.get("group"), context.get("hist"), view)
+def cached(request: TimeSliceRequest, context: Mapping[str, Any]) -> SubsystemView | None:
+    """The slice if the view cache holds it (or the full run): then no job, no progress bar, just show it."""
+    return services().views.cached_time_slice(int(context["run"]), str(context["subsystem"]), request)
 
 
-def cached(request: TimeSliceRequest, context: Mapping[str, Any]) -> bool:
-    """True when the view cache already holds this slice: no job, no progress bar, just show it."""
-    found = services().views.cached_time_slice(int(context["run"]), str(context["subsystem"]), request)
-    return found is not None
+# --- the RESULT: what changes on the page --------------------------------------------------------------
 
 
-def follow(target: str | dict[str, str] | None, current: str | None) -> str | None:
-    """Where to go: a plain address always; a job's {"to", "from"} only if the user is still at "from"."""
-    if isinstance(target, dict):
-        return target["to"] if current == target.get("from") else None
-    return target or None
+def shown_histograms(
+    view: SubsystemView, context: Mapping[str, Any]
+) -> list[tuple[ProcessedHistogram, bool]]:
+    """The histograms the page draws for this context (as ``run_page.main_content``), each with "compact"."""
+    if context.get("hist"):
+        return [(view.histogram(str(context["hist"])), False)]
+    if not view.groups:
+        return []
+    group = view.group(str(context["group"])) if context.get("group") else view.groups[0]
+    return [(hist, group.grid) for hist in group.histograms]
+
+
+def figure_patch(hist: ProcessedHistogram, compact: bool) -> dict[str, Any]:
+    """A Patch of a mounted graph: new data and layout, numpy arrays as Plotly typed arrays (base64).
+
+    The layout is the same as the page drew, with the same ``uirevision``, so Plotly keeps a zoom; only
+    what depends on the data (titles of scaled axes, notes, the threshold line) differs.
+    """
+    try:
+        fig = hot_channels.with_threshold_mark(figures.figure(hist, compact=compact), hist)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        log.exception("drawing %s failed", hist.name)
+        fig = figures.empty_figure(f"Drawing error: {hist.pretty_name}: {exc}")
+    drawn = fig.to_dict()  # numpy arrays become {"dtype", "bdata"} here, not JSON lists
+    patch = Patch()
+    patch["data"] = drawn["data"]
+    patch["layout"] = drawn["layout"]
+    result: dict[str, Any] = patch.to_plotly_json()
+    return result
+
+
+def context_of(view: SubsystemView, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The page context once ``view`` is shown: slice flag, request and address."""
+    request = page.slice_of(view)
+    return {
+        **context,
+        "slice": request is not None,
+        "request": asdict(request) if request is not None else None,
+        "href": page.state_href(view, context.get("group"), context.get("hist")),
+    }
+
+
+def controls_of(view: SubsystemView) -> dict[str, Any]:
+    """Panel values that show ``view``: its window (the whole run for the full run) and options."""
+    request = page.slice_of(view)
+    if request is not None:
+        window = [request.min_time, request.max_time]
+    else:
+        window = [0, max(services().views.subsystem(view.run_number, view.subsystem).run_length_minutes, 1)]
+    return {
+        "range": window,
+        "threshold": view.options.hot_channel_threshold,
+        "scale": view.options.scale_hists,
+    }
+
+
+def in_place(
+    view: SubsystemView,
+    context: Mapping[str, Any],
+    names: Sequence[str] | None,
+    *,
+    source: str | None,
+    push: bool,
+    controls: bool = False,
+) -> dict[str, Any]:
+    """The RESULT showing ``view`` in the mounted page (only the graphs named, if names are given).
+
+    ``source`` is the page's address when the request was made (the browser drops the result if the page
+    moved on meanwhile), None for an address the browser is already at; ``push`` makes it a history entry;
+    ``controls`` also sets the panel to the view (after Reset, back or forward).
+    """
+    group, hist = context.get("group"), context.get("hist")
+    wanted = set(names) if names is not None else None
+    drawn = [(h, c) for h, c in shown_histograms(view, context) if wanted is None or h.name in wanted]
+    new_context = context_of(view, context)
+    return {
+        "kind": "patch",
+        "from": source,
+        "push": push,
+        "href": new_context["href"],
+        "graphs": {h.name: figure_patch(h, compact) for h, compact in drawn},
+        "info": {h.name: page.information_block(h) for h, _ in drawn},
+        "parts": {
+            page.DESCRIPTION: page.description(view, group, hist),
+            page.SIDEBAR: page.sidebar(
+                view.run_number, view.subsystem, view, page.chosen_group(view, group, hist), hist
+            ),
+        },
+        "context": new_context,
+        "controls": controls_of(view) if controls else None,
+        "message": "",
+    }
+
+
+def rendered(view: SubsystemView, context: Mapping[str, Any], source: str | None) -> dict[str, Any]:
+    """The RESULT for a page that shows no graphs yet ("Computing the time slice…"): the whole body."""
+    body = page.body(view.run_number, view.subsystem, context.get("group"), context.get("hist"), view)
+    return {
+        "kind": "render",
+        "from": source,
+        "main": body,
+        "context": context_of(view, context),
+        "message": "",
+    }
+
+
+def failed(message: str, source: str | None) -> dict[str, Any]:
+    return {
+        "kind": "error",
+        "from": source,
+        "message": html.Span(message, className="text-danger", id="ts-error"),
+    }
+
+
+def job(
+    request: TimeSliceRequest,
+    context: Mapping[str, Any],
+    names: Sequence[str],
+    *,
+    push: bool,
+    render: bool = False,
+    controls: bool = False,
+) -> dict[str, Any]:
+    """What the background job needs: the request and a snapshot of the page it is for."""
+    return {
+        "request": asdict(request),
+        "context": dict(context),
+        "names": list(names),
+        "source": context.get("href"),
+        "push": push,
+        "render": render,
+        "controls": controls,
+    }
+
+
+def job_result(set_progress: Callable[[tuple[int, str]], None], work: Mapping[str, Any]) -> dict[str, Any]:
+    """The background job: compute the slice (filling the view cache), return only the new data."""
+    context, source = work["context"], work["source"]
+    try:
+        view = compute_view(set_progress, work["request"], context)
+        if work["render"]:
+            return rendered(view, context, source)
+        return in_place(
+            view, context, work["names"], source=source, push=work["push"], controls=work["controls"]
+        )
+    except OverwatchError as exc:
+        return failed(str(exc), source)
+
+
+def graph_names(graph_ids: Sequence[Mapping[str, str]] | None) -> list[str]:
+    return [str(i["name"]) for i in graph_ids or []]
+
+
+def shown_address(
+    address: Mapping[str, Any], context: Mapping[str, Any], names: Sequence[str]
+) -> tuple[object, object]:
+    """(RESULT, job) for an address the browser went to: the full run or a cached slice in place at once,
+    another slice through the job, a link the page cannot show in place (bad values) by a reload."""
+    svc = services()
+    run_number, name = int(context["run"]), str(context["subsystem"])
+    sub = svc.views.subsystem(run_number, name)
+    defaults = get_subsystem(name, svc.settings.subsystems).default_options
+    params = dict(parse_qsl(str(address.get("search", "")).lstrip("?")))
+    query = ts.parse_query(params, sub.run_length_minutes, defaults)
+    if query.problem:
+        return {"kind": "reload", "from": None}, no_update
+    view = svc.views.full_run(run_number, name) if query.request is None else cached(query.request, context)
+    if view is None and query.request is not None:
+        return no_update, job(query.request, context, names, push=False, controls=True)
+    return in_place(view, context, names, source=None, push=False, controls=True), no_update
+
+
+# --- registration -----------------------------------------------------------------------------------------
 
 
 def register(app: dash.Dash) -> None:
+    register_server_side(app)
+    register_clientside(app)
+
+
+def register_server_side(app: dash.Dash) -> None:
     @app.callback(
         Output(ts.MESSAGE, "children"),
         Output(ts.REQUEST, "data"),
-        Output(ts.NAVIGATE, "data", allow_duplicate=True),
+        Output(ts.RESULT, "data", allow_duplicate=True),
         Input(ts.APPLY, "n_clicks"),
         State(ts.RANGE, "value"),
         State(ts.THRESHOLD, "value"),
         State(ts.SCALE, "value"),
         State(page.QUERY, "data"),
+        State(GRAPHS, "id"),
         prevent_initial_call=True,
     )
-    def apply(_clicks: int, window: list[object], threshold: object, scale: object, context: dict[str, Any]):
+    def apply(
+        _clicks: int, window: list[object], threshold: object, scale: object, context: dict[str, Any], graphs
+    ):
+        """A cached slice (or the full run) is sent in place at once; any other goes to the job."""
+        names = graph_names(graphs)
         try:
             request = validate(window, threshold, scale, context)
-            if cached(request, context):
-                return "", no_update, slice_href(context, request)
+            view = cached(request, context)
+            if view is not None:
+                return "", no_update, in_place(view, context, names, source=context.get("href"), push=True)
         except OverwatchError as exc:
             return html.Span(str(exc), className="text-danger", id="ts-error"), no_update, no_update
-        return "", asdict(request), no_update
+        return "", job(request, context, names, push=True), no_update
 
     @app.callback(
         Output(ts.REQUEST, "data", allow_duplicate=True),
         Input(ts.PENDING, "data"),
+        State(page.QUERY, "data"),
         prevent_initial_call="initial_duplicate",
     )
-    def start_pending(pending: dict[str, Any] | None):
-        """A permalink whose slice is not cached: compute it as if Apply had been pressed."""
-        return pending if pending else no_update
+    def start_pending(pending: dict[str, Any] | None, context: dict[str, Any]):
+        """A permalink whose slice is not cached: compute it, then draw the whole body."""
+        if not pending:
+            return no_update
+        return job(TimeSliceRequest(**pending), context, [], push=False, render=True)
 
     @app.callback(
-        Output(page.MAIN, "children", allow_duplicate=True),
-        Output(ts.NAVIGATE, "data"),
-        Output(ts.MESSAGE, "children", allow_duplicate=True),
+        Output(ts.RESULT, "data"),
         Input(ts.REQUEST, "data"),
-        State(page.QUERY, "data"),
-        State(URL, "href"),
         background=True,
-        interval=250,  # ms between polls for the result: the default 1 s would dominate a 0.1 s slice
+        interval=60,  # ms between polls for the result: a slice from decoded arrays takes ~50 ms
         progress=[Output(ts.PROGRESS, "value"), Output(ts.PROGRESS, "label")],
         progress_default=[0, ""],
         running=[
@@ -135,59 +319,86 @@ def register(app: dash.Dash) -> None:
         cancel=[Input(ts.CANCEL, "n_clicks")],
         prevent_initial_call=True,
     )
-    def run_slice(set_progress, request_data, context, href):
-        if not request_data:
-            return no_update, no_update, no_update
+    def run_slice(set_progress, work):
+        if not work:
+            return no_update
         with app.server.app_context():
-            try:
-                view = compute_view(set_progress, request_data, context)
-            except OverwatchError as exc:
-                return no_update, no_update, html.Span(str(exc), className="text-danger")
-            target = slice_href(context, TimeSliceRequest(**request_data))
-            if href and href.endswith(target):  # a permalink whose slice was evicted: draw it here
-                return page_body(view, context), no_update, ""
-        # A new state: the address changes and the page redraws from the cache, unless the user went
-        # elsewhere while the job ran (then the finished slice must not take the page over).
-        return no_update, {"to": target, "from": href}, ""
+            return job_result(set_progress, work)
 
     @app.callback(
-        Output(URL, "href", allow_duplicate=True),
-        Input(ts.NAVIGATE, "data"),
-        State(URL, "href"),
+        Output(ts.RESULT, "data", allow_duplicate=True),
+        Output(ts.REQUEST, "data", allow_duplicate=True),
+        Input(ts.SHOW, "data"),
+        State(page.QUERY, "data"),
+        State(GRAPHS, "id"),
         prevent_initial_call=True,
     )
-    def navigate(target: str | dict[str, str] | None, current: str | None):
-        """The slice's permalink becomes the address (a history entry: back/forward work).
-
-        A separate step because the address bar lives outside the page: a background callback writing
-        it directly would also be started, for nothing, by every page load. ``target`` is the address, or
-        {"to", "from"} from a job: followed only if the user is still where the job was started.
-        """
-        return follow(target, current) or no_update
+    def show(address: dict[str, Any] | None, context: dict[str, Any], graphs):
+        """Back or forward to another state of this page (assets/time_slices.js): show it in place."""
+        if not address:
+            return no_update, no_update
+        try:
+            return shown_address(address, context, graph_names(graphs))
+        except OverwatchError as exc:
+            return failed(str(exc), None), no_update
 
     @app.callback(
-        Output(URL, "href", allow_duplicate=True),
-        Output(ts.RANGE, "value"),
-        Output(ts.THRESHOLD, "value"),
-        Output(ts.SCALE, "value"),
-        Output(ts.MESSAGE, "children", allow_duplicate=True),
+        Output(ts.RESULT, "data", allow_duplicate=True),
         Input(ts.RESET, "n_clicks"),
         State(page.QUERY, "data"),
+        State(GRAPHS, "id"),
         prevent_initial_call=True,
     )
-    def reset(clicks: int | None, context: dict[str, Any]):
-        """Back to the full run with default options, controls included (the address may stay the same)."""
-        if not clicks:  # fired because the page was drawn (its output, the URL, lies outside the page)
-            return (no_update,) * 5
-        run_number, name = int(context["run"]), str(context["subsystem"])
-        svc = services()
-        length = svc.catalog.run(run_number).subsystem(name).run_length_minutes
-        defaults = get_subsystem(name, svc.settings.subsystems).default_options
-        href = page.page_href(run_number, name, context.get("group"), context.get("hist"))
-        return href, [0, max(length, 1)], defaults.hot_channel_threshold, defaults.scale_hists, ""
+    def reset(clicks: int | None, context: dict[str, Any], graphs):
+        """Back to the full run with default options, controls included, in place."""
+        if not clicks:
+            return no_update
+        try:
+            view = services().views.full_run(int(context["run"]), str(context["subsystem"]))
+        except OverwatchError as exc:
+            return failed(str(exc), context.get("href"))
+        names = graph_names(graphs)
+        return in_place(view, context, names, source=context.get("href"), push=True, controls=True)
 
     @app.callback(Output(ts.WINDOW, "children"), Input(ts.RANGE, "value"), prevent_initial_call=True)
     def window_text(window: list[float] | None):
         if not window or len(window) != 2:
             return "Window: –"
         return f"Window: {window[0]:g}–{window[1]:g} min"
+
+
+def register_clientside(app: dash.Dash) -> None:
+    app.clientside_callback(
+        ClientsideFunction(JS, "apply"),
+        Output(GRAPHS, "figure", allow_duplicate=True),
+        Output(INFOS, "children", allow_duplicate=True),
+        Output(PARTS, "children", allow_duplicate=True),
+        Output(page.QUERY, "data", allow_duplicate=True),
+        Output(ts.RANGE, "value", allow_duplicate=True),
+        Output(ts.THRESHOLD, "value", allow_duplicate=True),
+        Output(ts.SCALE, "value", allow_duplicate=True),
+        Output(ts.MESSAGE, "children", allow_duplicate=True),
+        Input(ts.RESULT, "data"),
+        State(page.QUERY, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(JS, "render"),
+        Output(page.MAIN, "children", allow_duplicate=True),
+        Output(page.QUERY, "data", allow_duplicate=True),
+        Output(ts.MESSAGE, "children", allow_duplicate=True),
+        Input(ts.RESULT, "data"),
+        State(page.QUERY, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(JS, "whatIf"),
+        Output(GRAPHS, "figure", allow_duplicate=True),
+        Output({"type": page.INFO_ROW, "name": ALL, "label": hot_channels.THRESHOLD_LABEL}, "children"),
+        Output({"type": page.INFO_ROW, "name": ALL, "label": hot_channels.HOT_LABEL}, "children"),
+        Input(ts.THRESHOLD, "value"),
+        Input(ts.THRESHOLD, "drag_value"),
+        State({"type": hot_channels.STORE, "name": ALL}, "data"),
+        State(GRAPHS, "figure"),
+        prevent_initial_call=True,
+    )

@@ -9,7 +9,8 @@ from werkzeug.test import TestResponse
 def fire(client: FlaskClient, trigger: str, values: dict[str, object] | None = None) -> TestResponse:
     """Post the (non-background) callback ``trigger`` ("id.prop") fires; input/state values by "id.prop".
 
-    The trigger's own value defaults to 1 (a click).
+    The trigger's own value defaults to 1 (a click). A pattern-matching dependency ("{...}.prop", as the
+    dependency list spells it) takes a list of (concrete id, value) pairs, one per matching component.
     """
     values = {trigger: 1, **(values or {})}
     (dep,) = [
@@ -17,8 +18,14 @@ def fire(client: FlaskClient, trigger: str, values: dict[str, object] | None = N
         if any(f"{i['id']}.{i['property']}" == trigger for i in d["inputs"]) and not d.get("background")
     ]  # fmt: skip
 
-    def filled(items: list[dict[str, str]]) -> list[dict[str, object]]:
-        return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+    def value(item: dict[str, str]) -> object:
+        given = values.get(f"{item['id']}.{item['property']}")
+        if not item["id"].startswith("{"):
+            return {**item, "value": given}
+        return [{"id": i, "property": item["property"], "value": v} for i, v in given or []]  # type: ignore[attr-defined]
+
+    def filled(items: list[dict[str, str]]) -> list[object]:
+        return [value(i) for i in items]
 
     outputs = [part.split(".", 1) for part in dep["output"].strip(".").split("...")]
     shaped = [{"id": i, "property": p.split("@")[0]} for i, p in outputs]

@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 from dashboard import time_slice_panel as ts
 from dashboard.auth import SessionUser
-from dashboard.callbacks.time_slices import compute, slice_href, validate
+from dashboard.callbacks.time_slices import job, job_result, slice_href, validate
 from dashboard.pages import run_page
 from dashboard.services import services
 from overwatch_core.demo import HOT_FASTOR_IDS, HOT_FROM_MINUTE
@@ -32,7 +32,16 @@ HOT_RUN = 300003  # hot FastORs 517, 2222, 3931 from minute 5; 8 files, 7 minute
 RUN_LENGTH = 7
 GROUP = "FastOR"
 FASTOR_L0 = "EMCTRQA_histFastORL0"
-CONTEXT = {"run": HOT_RUN, "subsystem": "EMC", "group": GROUP, "hist": None, "slice": False, "user": "x"}
+CONTEXT = {
+    "run": HOT_RUN,
+    "subsystem": "EMC",
+    "group": GROUP,
+    "hist": None,
+    "slice": False,
+    "user": "x",
+    "request": None,
+    "href": "/runs/300003/EMC?group=FastOR",
+}
 EMC_DEFAULTS = ProcessingOptions(scale_hists=True, hot_channel_threshold=0)
 HOT_LIST = ", ".join(str(i) for i in HOT_FASTOR_IDS)
 
@@ -167,7 +176,10 @@ def test_a_cached_slice_is_drawn_directly_and_an_uncached_one_pending(in_request
     assert by_id(page, ts.RANGE).value == [5, 7], "the controls show the slice"
     assert by_id(page, ts.THRESHOLD).value == 100
     assert by_id(page, ts.SCALE).value is True
-    assert by_id(page, run_page.QUERY).data["slice"] is True
+    context = by_id(page, run_page.QUERY).data
+    assert context["slice"] is True
+    assert context["request"] == asdict(cached)
+    assert context["href"] == "/runs/300003/EMC?from=5&to=7&threshold=100&scale=1&group=FastOR"
 
     uncached = TimeSliceRequest(2, 6, False, 100)
     page = render_run_page(group=GROUP, **slice_params(uncached))
@@ -295,54 +307,117 @@ def test_slice_href_is_the_permalink() -> None:
     )
 
 
-# -- compute: the background job's work ------------------------------------------------------------------
+# -- the job: computes the slice, returns only the new data -------------------------------------------------
+
+
+def l0_names(view_group: str = GROUP) -> list[str]:
+    return [h.name for h in services().views.full_run(HOT_RUN, "EMC").group(view_group).histograms]
+
+
+def typed_arrays_only(value: object, path: str = "") -> list[str]:
+    """Where a figure patch holds a list of more than 16 numbers (what should be a base64 typed array)."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += typed_arrays_only(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        if len(value) > 16 and all(isinstance(v, int | float) for v in value):
+            found.append(path)
+        for index, item in enumerate(value):
+            found += typed_arrays_only(item, f"{path}[{index}]")
+    return found
+
+
+def assigned(patch: dict[str, Any]) -> dict[str, Any]:
+    """location → value of a serialised dash.Patch's Assign operations."""
+    assert patch["__dash_patch_update"] == "__dash_patch_update"
+    assert {op["operation"] for op in patch["operations"]} == {"Assign"}
+    return {".".join(map(str, op["location"])): op["params"]["value"] for op in patch["operations"]}
 
 
 @pytest.mark.usefixtures("in_request")
-def test_compute_reports_progress_and_shows_the_hot_channels() -> None:
+def test_the_job_reports_progress_and_returns_only_the_new_data() -> None:
     seen: list[tuple[int, str]] = []
     request = TimeSliceRequest(HOT_FROM_MINUTE, RUN_LENGTH, True, 0)
-    content, description = compute(seen.append, asdict(request), CONTEXT)
+    names = l0_names()
+    result = job_result(seen.append, job(request, CONTEXT, names, push=True))
 
     assert seen, "progress was reported"
     values = [value for value, _label in seen]
     assert values == sorted(values)
     assert values[-1] == 100
-    assert all(0 <= v <= 100 for v in values)
     done, total = seen[-1][1].removesuffix(" histograms").split("/")
     assert done == total
     assert int(total) > 100, "every histogram of the EMC file"
 
-    assert description.startswith("Time slice: requested 5–7 min, shown 5–7 min (nearest files), scaled by ")
-    assert description.endswith(" events, threshold default")
-    assert text(by_id(content, ts.BANNER)) == description
-    hot = [info for info in info_panels(content) if "Hot Channels" in info]
+    assert result["kind"] == "patch"
+    assert result["from"] == CONTEXT["href"], "dropped by the browser if the page moved on meanwhile"
+    assert result["push"] is True
+    permalink = "/runs/300003/EMC?from=5&to=7&threshold=0&scale=1&group=FastOR"
+    assert result["href"] == permalink
+    assert result["context"] == {**CONTEXT, "slice": True, "request": asdict(request), "href": permalink}
+    assert sorted(result["graphs"]) == sorted(names) == sorted(result["info"]), "every mounted graph"
+    assert "main" not in result, "no page body: the page stays mounted"
+    banner = text(result["parts"]["description"])
+    assert banner.startswith("Time slice: requested 5–7 min, shown 5–7 min (nearest files), scaled by ")
+    assert banner.endswith(" events, threshold default Back to the full run")
+    hot = [info for name in names for info in info_panels(result["info"][name]) if "Hot Channels" in info]
     assert len(hot) == 6, "FastOR L0/L1, each plain, Amp and LargeAmp"
     assert all(f"Fast OR Hot Channels ID: {HOT_LIST}" in info for info in hot)
-    graph_ids = [c.id["name"] for c in walk(content) if isinstance(getattr(c, "id", None), dict)]
-    assert FASTOR_L0 in graph_ids
+    links = [c.href for c in walk(result["parts"]["sidebar"]) if getattr(c, "href", None)]
+    assert links
+    assert all("from=5&to=7&threshold=0&scale=1" in link for link in links), "the sidebar keeps the slice"
+
+    l0 = assigned(result["graphs"][FASTOR_L0])
+    assert set(l0) == {"data", "layout"}
+    assert l0["layout"]["uirevision"] == FASTOR_L0, "the same uirevision: Plotly keeps the user's zoom"
+    assert l0["data"][0]["y"]["dtype"] == "f4", "numpy arrays as Plotly typed arrays"
+    assert typed_arrays_only(result["graphs"]) == []
 
     again: list[tuple[int, str]] = []
-    compute(again.append, asdict(request), CONTEXT)
+    job_result(again.append, job(request, CONTEXT, names, push=True))
     assert again == [], "the second time the view cache answers"
 
 
 @pytest.mark.usefixtures("in_request")
-def test_compute_before_the_hot_channels_shows_none() -> None:
-    content, _ = compute(lambda _progress: None, asdict(TimeSliceRequest(0, HOT_FROM_MINUTE - 1)), CONTEXT)
-    hot = [info for info in info_panels(content) if "Hot Channels" in info]
+def test_the_job_sends_only_the_mounted_graphs() -> None:
+    request = TimeSliceRequest(2, 6, True, 0)
+    result = job_result(
+        lambda _progress: None, job(request, CONTEXT, [FASTOR_L0, "not on the page"], push=True)
+    )
+    assert list(result["graphs"]) == list(result["info"]) == [FASTOR_L0]
+
+
+@pytest.mark.usefixtures("in_request")
+def test_the_job_of_a_pending_permalink_draws_the_whole_body() -> None:
+    request = TimeSliceRequest(HOT_FROM_MINUTE, RUN_LENGTH, True, 100)
+    result = job_result(lambda _progress: None, job(request, CONTEXT, [], push=False, render=True))
+    assert result["kind"] == "render"
+    assert text(by_id(result["main"], ts.BANNER)).startswith("Time slice: requested 5–7 min")
+    graph_ids = [c.id["name"] for c in walk(result["main"]) if isinstance(getattr(c, "id", None), dict)]
+    assert FASTOR_L0 in graph_ids
+    assert result["context"]["slice"] is True
+
+
+@pytest.mark.usefixtures("in_request")
+def test_the_job_before_the_hot_channels_shows_none() -> None:
+    request = TimeSliceRequest(0, HOT_FROM_MINUTE - 1)
+    result = job_result(lambda _progress: None, job(request, CONTEXT, l0_names(), push=True))
+    hot = [info for panel in result["info"].values() for info in info_panels(panel) if "Hot Channels" in info]
     assert hot
     assert all("Fast OR Hot Channels ID: none" in info for info in hot)
 
 
 @pytest.mark.usefixtures("in_request")
-def test_compute_of_a_window_without_files_raises_the_message() -> None:
+def test_the_job_of_a_window_without_files_returns_the_message() -> None:
     # The slider cannot produce it, but a link or a stale page can: the core validates again.
-    with pytest.raises(OverwatchError, match="beyond the run"):
-        compute(lambda _progress: None, asdict(TimeSliceRequest(0, 30)), CONTEXT)
+    result = job_result(lambda _progress: None, job(TimeSliceRequest(0, 30), CONTEXT, [], push=True))
+    assert result["kind"] == "error"
+    assert result["from"] == CONTEXT["href"]
+    assert "beyond the run" in text(result["message"])
 
 
-# -- over HTTP, as the browser sends it: an invalid Apply starts no job ----------------------------------
+# -- over HTTP, as the browser sends it ---------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -353,21 +428,41 @@ def client(fresh_app: dash.Dash, app_login: Callable[[FlaskClient], TestResponse
     return client
 
 
-def apply_values(window: object, threshold: object) -> dict[str, object]:
+GRAPH_IDS = '{"name":["ALL"],"type":"hist-graph"}.id'
+
+
+def mounted(names: list[str]) -> dict[str, object]:
+    """The State of the mounted graphs' ids, as the browser sends it."""
+    return {
+        GRAPH_IDS: [({"type": "hist-graph", "name": n}, {"type": "hist-graph", "name": n}) for n in names]
+    }
+
+
+def apply_values(window: object, threshold: object, names: list[str] | None = None) -> dict[str, object]:
     return {
         f"{ts.APPLY}.n_clicks": 1,
         f"{ts.RANGE}.value": window,
         f"{ts.THRESHOLD}.value": threshold,
         f"{ts.SCALE}.value": True,
         f"{run_page.QUERY}.data": CONTEXT,
+        **mounted(names or [FASTOR_L0]),
     }
 
 
-def test_apply_over_http_valid_sets_the_request(client: FlaskClient) -> None:
-    response = fire(client, f"{ts.APPLY}.n_clicks", apply_values([5, 7], 100))
+def answer_of(response: TestResponse) -> dict[str, Any]:
     assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()["response"]
-    assert answer[ts.REQUEST]["data"] == asdict(TimeSliceRequest(5, 7, True, 100))
+    found: dict[str, Any] = response.get_json()["response"]
+    return found
+
+
+def test_apply_over_http_an_uncached_slice_goes_to_the_job(client: FlaskClient) -> None:
+    answer = answer_of(fire(client, f"{ts.APPLY}.n_clicks", apply_values([5, 7], 100)))
+    work = answer[ts.REQUEST]["data"]
+    assert work["request"] == asdict(TimeSliceRequest(5, 7, True, 100))
+    assert work["names"] == [FASTOR_L0], "the mounted graphs"
+    assert work["source"] == CONTEXT["href"]
+    assert work["push"] is True
+    assert ts.RESULT not in answer, "nothing to show before the job is done"
     assert answer[ts.MESSAGE]["children"] == ""
 
 
@@ -382,43 +477,107 @@ def test_apply_over_http_valid_sets_the_request(client: FlaskClient) -> None:
 def test_apply_over_http_invalid_shows_the_message_and_starts_nothing(
     client: FlaskClient, window: list[object], threshold: object, message: str
 ) -> None:
-    response = fire(client, f"{ts.APPLY}.n_clicks", apply_values(window, threshold))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()["response"]
+    answer = answer_of(fire(client, f"{ts.APPLY}.n_clicks", apply_values(window, threshold)))
     assert ts.REQUEST not in answer, "no request, so no background job"
+    assert ts.RESULT not in answer
     shown = answer[ts.MESSAGE]["children"]
     assert shown["props"]["id"] == "ts-error"
     assert message in shown["props"]["children"]
 
 
-def test_apply_over_http_cached_slice_navigates_without_a_job(
+def test_apply_over_http_a_cached_slice_is_put_in_place_without_a_job(
     client: FlaskClient, fresh_app: dash.Dash
 ) -> None:
     with fresh_app.server.app_context():
         services().views.time_slice(HOT_RUN, "EMC", TimeSliceRequest(5, 7, True, 100))
-    response = fire(client, f"{ts.APPLY}.n_clicks", apply_values([5, 7], 100))
-    assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()["response"]
+    answer = answer_of(
+        fire(client, f"{ts.APPLY}.n_clicks", apply_values([5, 7], 100, [FASTOR_L0, "EMCTRQA_histFastORL1"]))
+    )
     assert ts.REQUEST not in answer, "no background job, so no progress bar"
-    assert answer[ts.NAVIGATE]["data"] == "/runs/300003/EMC?from=5&to=7&threshold=100&scale=1&group=FastOR"
+    result = next(v["data"] for k, v in answer.items() if k.startswith(ts.RESULT))
+    assert result["kind"] == "patch"
+    assert result["href"] == "/runs/300003/EMC?from=5&to=7&threshold=100&scale=1&group=FastOR"
+    assert result["push"] is True
+    assert sorted(result["graphs"]) == [FASTOR_L0, "EMCTRQA_histFastORL1"]
+    l0 = assigned(result["graphs"][FASTOR_L0])
+    assert l0["data"][0]["y"]["dtype"] == "f4", "typed arrays in the JSON response too"
+    assert typed_arrays_only(result["graphs"]) == []
+    assert "Threshold: 0.1" in text_of_json(result["info"][FASTOR_L0])
     assert answer[ts.MESSAGE]["children"] == ""
 
 
-@pytest.mark.parametrize(
-    ("target", "current", "expected"),
-    [
-        ("/runs/1/EMC?from=1&to=2", "http://h/runs/1/EMC", "/runs/1/EMC?from=1&to=2"),
-        ({"to": "/runs/1/EMC?from=1&to=2", "from": "http://h/runs/1/EMC"}, "http://h/runs/1/EMC",
-         "/runs/1/EMC?from=1&to=2"),
-        # The user went to another group while the job ran: the finished slice must not take over.
-        ({"to": "/runs/1/EMC?from=1&to=2", "from": "http://h/runs/1/EMC"},
-         "http://h/runs/1/EMC?group=L0", None),
-        (None, "http://h/runs/1/EMC", None),
-    ],
-)  # fmt: skip
-def test_a_finished_job_navigates_only_from_where_it_started(
-    target: object, current: str, expected: str | None
-) -> None:
-    from dashboard.callbacks.time_slices import follow
+def text_of_json(node: object) -> str:
+    """The text of a component as JSON (the response of a callback)."""
+    if isinstance(node, dict):
+        return text_of_json(node.get("props", {}).get("children"))
+    if isinstance(node, list):
+        return "".join(text_of_json(n) for n in node)
+    return "" if node is None else str(node)
 
-    assert follow(target, current) == expected  # type: ignore[arg-type]
+
+def result_of(answer: dict[str, Any]) -> dict[str, Any] | None:
+    return next((v["data"] for k, v in answer.items() if k.startswith(ts.RESULT)), None)
+
+
+def show(client: FlaskClient, search: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    values = {f"{run_page.QUERY}.data": context or CONTEXT, **mounted([FASTOR_L0])}
+    address = {"search": search, "href": f"http://h/runs/300003/EMC{search}", "at": 1}
+    return answer_of(fire(client, f"{ts.SHOW}.data", {f"{ts.SHOW}.data": address, **values}))
+
+
+def test_back_to_the_full_run_is_put_in_place_with_its_controls(client: FlaskClient) -> None:
+    sliced = {
+        **CONTEXT,
+        "slice": True,
+        "href": "/runs/300003/EMC?from=5&to=7&threshold=100&scale=1&group=FastOR",
+    }
+    result = result_of(show(client, "?group=FastOR", sliced))
+    assert result is not None
+    assert result["from"] is None, "the browser is already at this address"
+    assert result["push"] is False
+    assert result["href"] == "/runs/300003/EMC?group=FastOR"
+    assert result["controls"] == {"range": [0, RUN_LENGTH], "threshold": 0, "scale": True}
+    assert result["context"]["slice"] is False
+    assert result["context"]["request"] is None
+    assert text_of_json(result["parts"]["description"]).startswith("Full run (newest file)")
+
+
+def test_forward_to_a_cached_slice_is_put_in_place(client: FlaskClient, fresh_app: dash.Dash) -> None:
+    with fresh_app.server.app_context():
+        services().views.time_slice(HOT_RUN, "EMC", TimeSliceRequest(5, 7, True, 100))
+    answer = show(client, "?from=5&to=7&threshold=100&scale=1&group=FastOR")
+    result = result_of(answer)
+    assert result is not None
+    assert ts.REQUEST not in answer, "cached: no job"
+    assert result["controls"] == {"range": [5, 7], "threshold": 100, "scale": True}
+    assert text_of_json(result["parts"]["description"]).startswith("Time slice: requested 5–7 min")
+
+
+def test_an_address_whose_slice_was_evicted_goes_to_the_job(client: FlaskClient) -> None:
+    answer = show(client, "?from=2&to=6&threshold=0&scale=0&group=FastOR")
+    work = next(v["data"] for k, v in answer.items() if k.startswith(ts.REQUEST))
+    assert work["request"] == asdict(TimeSliceRequest(2, 6, False, 0))
+    assert work["push"] is False, "the address is already in the bar"
+    assert work["controls"] is True
+    assert result_of(answer) is None
+
+
+def test_an_address_with_bad_values_is_reloaded(client: FlaskClient) -> None:
+    """The page would show a notice for it, which only a page load draws."""
+    assert result_of(show(client, "?from=abc&group=FastOR")) == {"kind": "reload", "from": None}
+
+
+def test_reset_over_http_puts_the_full_run_in_place_with_the_defaults(client: FlaskClient) -> None:
+    sliced = {
+        **CONTEXT,
+        "slice": True,
+        "href": "/runs/300003/EMC?from=5&to=7&threshold=100&scale=1&group=FastOR",
+    }
+    values = {f"{ts.RESET}.n_clicks": 1, f"{run_page.QUERY}.data": sliced, **mounted([FASTOR_L0])}
+    result = result_of(answer_of(fire(client, f"{ts.RESET}.n_clicks", values)))
+    assert result is not None
+    assert result["from"] == sliced["href"]
+    assert result["push"] is True
+    assert result["href"] == "/runs/300003/EMC?group=FastOR"
+    assert result["controls"] == {"range": [0, RUN_LENGTH], "threshold": 0, "scale": True}
+    assert "Threshold: 0.01" in text_of_json(result["info"][FASTOR_L0])
