@@ -1,11 +1,12 @@
-"""Run page callbacks: live refresh when a new file arrives for an ongoing run (slider range grows too)."""
+"""Run page callbacks: live refresh when a new file arrives for an ongoing run (slider range grows too), and
+the graphs of lazy plot cards as they come into view."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash
-from dash import Input, Output, State, no_update
+from dash import MATCH, Input, Output, State, no_update
 
 from dashboard import time_slice_panel as ts
 from dashboard.pages import run_page as page
@@ -54,3 +55,13 @@ def register(app: dash.Dash) -> None:
     )
     def live(_ticks: int, context: dict[str, Any], shown: str) -> tuple[object, ...]:
         return refreshed(context, shown)
+
+    @app.callback(
+        Output({"type": page.LAZY, "name": MATCH}, "children"),
+        Input({"type": page.LAZY_SEEN, "name": MATCH}, "data"),
+        State(page.QUERY, "data"),
+        prevent_initial_call=True,
+    )
+    def lazy_plot(_seen: object, context: dict[str, Any]) -> object:
+        """Set by ``assets/lazy_plots.js``; like every ``/_dash-*`` request it needs a login."""
+        return page.lazy_graph(context, str(dash.ctx.triggered_id["name"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict
 
@@ -9,14 +10,16 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from dashboard import figures, hot_channels
+from dashboard import figures
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
 from dashboard.pages.run_list import find_run, newest_run_numbers
 from dashboard.services import services
 from dashboard.shell import page_title
 from dashboard.time_slice_panel import (
+    NAVIGATE,
     PENDING,
+    REQUEST,
     SLICE_KEYS,
     SliceQuery,
     banner,
@@ -43,16 +46,6 @@ MAIN = "run-page-main"
 LIVE = "run-page-live"
 LATEST = "run-page-latest-file"
 QUERY = "run-page-query"
-#: Wrappers a time slice updates in place (callbacks/time_slices.py): the view's description or banner and
-#: the sidebar (its links keep the slice) as {"type": PART, "name": DESCRIPTION or SIDEBAR}, a pattern id
-#: because a page still computing its slice has neither; and per histogram ({"type": …, "name": hist.name})
-#: the graph, the information panel and each of its rows ({"type": INFO_ROW, "name": …, "label": …}).
-PART = "run-page-part"
-DESCRIPTION = "description"
-SIDEBAR = "sidebar"
-GRAPH = "hist-graph"
-INFO = "hist-info"
-INFO_ROW = "hist-info-row"
 
 
 def title(run: str = "", subsystem: str = "", **_params: object) -> str:
@@ -118,7 +111,8 @@ def _item_class(extra: str, active: bool) -> str:
 def sidebar(
     run_number: int, subsystem: str, view: SubsystemView, chosen: str | None, hist: str | None
 ) -> html.Nav:
-    """Groups in order; each non-grid group lists its histograms (a grid group is one entry)."""
+    """Groups in order; each group lists its histograms, but a grid group among others is one entry (the
+    per-SM grids); a lone grid group (HLT's) keeps the links to each plot drawn full size."""
     items: list[object] = []
     for group in view.groups:
         active = group.name == chosen and hist is None
@@ -129,7 +123,7 @@ def sidebar(
                 className=_item_class("fw-semibold", active),
             )
         )
-        if group.grid:
+        if group.grid and len(view.groups) > 1:
             continue
         for item in group.histograms:
             items.append(
@@ -157,49 +151,91 @@ STATISTICS = "Statistics"
 def information(hist: ProcessedHistogram) -> dbc.Card | None:
     if not hist.information:
         return None
-    rows = [_information_row(hist.name, label, text) for label, text in hist.information.items()]
+    rows = [_information_row(label, text) for label, text in hist.information.items()]
     return dbc.Card(dbc.CardBody(rows, className="py-2 small"), className="mt-1 info-panel")
 
 
-def information_block(hist: ProcessedHistogram) -> list[object]:
-    """The information panel and, for FastOR histograms, the data of the live threshold what-if."""
-    return [information(hist), *hot_channels.what_if_store(hist)]
-
-
-def _information_row(name: str, label: str, text: str) -> html.Div:
+def _information_row(label: str, text: str) -> html.Div:
     """One ``label: text`` line; the statistics stay one muted line (cut with … in a grid cell, whole on
     hover)."""
-    text_id = {"type": INFO_ROW, "name": name, "label": label}
-    content = [html.Strong(f"{label}: "), html.Span(text, id=text_id)]
+    content = [html.Strong(f"{label}: "), html.Span(text)]
     if label != STATISTICS:
         return html.Div(content)
     return html.Div(content, className="info-statistics text-muted text-truncate", title=f"{label}: {text}")
 
 
-def histogram_card(hist: ProcessedHistogram, *, compact: bool = False) -> html.Div:
-    """One plot with its information, or an error card where the plot would be."""
+def graph(hist: ProcessedHistogram, *, compact: bool = False, alone: bool = False) -> object:
+    """The plot of one histogram, or an error card where the plot would be."""
     try:
-        fig = hot_channels.with_threshold_mark(figures.figure(hist, compact=compact), hist)
+        fig = figures.figure(hist, compact=compact, alone=alone)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         log.exception("drawing %s failed", hist.name)
         return html.Div(error_card("Drawing error", [f"{hist.pretty_name}: {exc}"]))
-    height = "260px" if compact else "480px"
-    graph = dcc.Graph(
+    return dcc.Graph(
         figure=fig,
-        id={"type": GRAPH, "name": hist.name},
+        id={"type": "hist-graph", "name": hist.name},
         config={"displaylogo": False, "responsive": True, "displayModeBar": not compact},
-        style={"height": height},
+        style={"height": _height(compact)},
     )
+
+
+def _height(compact: bool) -> str:
+    return "260px" if compact else "480px"
+
+
+# Lazy plots: a group's first plots come with the page, the others are placeholders of the plot's size that
+# ``assets/lazy_plots.js`` watches; when one comes near the viewport it sets the card's LAZY_SEEN store,
+# and ``callbacks/run_page.py`` answers with the graph (``lazy_graph``) for the view the page shows.
+LAZY = "lazy-plot"
+LAZY_SEEN = "lazy-plot-seen"
+#: Plots sent with the page, by grid (compact) or not: about what a 1080-pixel screen shows at once.
+EAGER_PLOTS = {False: 2, True: 8}
+
+
+def histogram_card(
+    hist: ProcessedHistogram, *, compact: bool = False, alone: bool = False, lazy: bool = False
+) -> html.Div:
+    """One plot (or, ``lazy``, a placeholder of its size fetched when seen) with its information."""
+    name = hist.name
+    slot: object = graph(hist, compact=compact, alone=alone)
+    seen: list[object] = []
+    if lazy:
+        watched = {f"data-{LAZY}": json.dumps({"type": LAZY_SEEN, "name": name})}
+        slot = html.Div(className="lazy-placeholder bg-light rounded h-100", **watched)
+        seen = [dcc.Store(id={"type": LAZY_SEEN, "name": name})]
     heading = [] if compact else [html.H5(hist.pretty_name, className="mb-1")]
-    info = html.Div(information_block(hist), id={"type": INFO, "name": hist.name})
-    return html.Div([*heading, graph, info], className="hist-card mb-3")
+    plot = html.Div(slot, id={"type": LAZY, "name": name}, style={"minHeight": _height(compact)})
+    return html.Div([*heading, plot, *seen, information(hist)], className="hist-card mb-3")
 
 
 def group_content(group: ProcessedGroup) -> html.Div:
+    eager = EAGER_PLOTS[group.grid]
+    cards = [histogram_card(h, compact=group.grid, lazy=i >= eager) for i, h in enumerate(group.histograms)]
     if group.grid:
-        cells = [dbc.Col(histogram_card(h, compact=True), xs=12, md=6, xl=4, xxl=3) for h in group.histograms]
+        cells = [dbc.Col(card, xs=12, md=6, xl=4, xxl=3) for card in cards]
         return html.Div([html.H4(group.name), dbc.Row(cells, className="g-2")])
-    return html.Div([html.H4(group.name), *[histogram_card(h) for h in group.histograms]])
+    return html.Div([html.H4(group.name), *cards])
+
+
+def lazy_graph(context: dict[str, object], name: str) -> object:
+    """The graph of a lazy card: histogram ``name`` of the view the page's context names (full run or
+    the time slice in ``context["request"]``, which a slice shown in place rewrites), drawn as its group
+    draws it."""
+    try:
+        view = _context_view(context)
+        hist = view.histogram(name)
+    except OverwatchError as exc:
+        return error_card(exc.category, [str(exc)])
+    compact = any(g.grid and any(h.name == name for h in g.histograms) for g in view.groups)
+    return graph(hist, compact=compact)
+
+
+def _context_view(context: dict[str, object]) -> SubsystemView:
+    run_number, subsystem = int(str(context["run"])), str(context["subsystem"])
+    request = context.get("request")
+    if not isinstance(request, dict):
+        return services().views.full_run(run_number, subsystem)
+    return services().views.time_slice(run_number, subsystem, TimeSliceRequest(**request))
 
 
 def _count(n: int, noun: str) -> str:
@@ -233,7 +269,7 @@ def main_content(view: SubsystemView, group: str | None, hist: str | None) -> ht
     if not view.groups:
         return html.Div(dbc.Alert("No data available for this subsystem during this run."))
     if hist is not None:
-        return html.Div(histogram_card(view.histogram(hist)))
+        return html.Div(histogram_card(view.histogram(hist), alone=True))
     chosen = view.group(group) if group is not None else view.groups[0]
     return group_content(chosen)
 
@@ -244,18 +280,6 @@ def _view_links(view: SubsystemView, kind: str) -> dict[str, str]:
     return {h.name: state_href(view, hist=h.name) for g in view.groups for h in g.histograms}
 
 
-def description(view: SubsystemView, group: str | None, hist: str | None) -> object:
-    """What the view shows: a muted line for the full run, a banner with a way back for a time slice."""
-    if view.is_time_slice:
-        return banner(view.describe(), page_href(view.run_number, view.subsystem, group=group, hist=hist))
-    return html.P(view.describe(), className="small text-muted mb-2", id="view-description")
-
-
-def chosen_group(view: SubsystemView, group: str | None, hist: str | None) -> str | None:
-    """The group the sidebar marks: the one asked for, or the first when no group or histogram is."""
-    return group if group is not None or hist is not None or not view.groups else view.groups[0].name
-
-
 def body(
     run_number: int, subsystem: str, group: str | None, hist: str | None, view: SubsystemView
 ) -> html.Div:
@@ -264,17 +288,15 @@ def body(
     except NotFoundError as exc:
         kind = "group" if hist is None else "histogram"
         main = from_exception(exc, _view_links(view, kind))
-    chosen = chosen_group(view, group, hist)
+    chosen_group = group if group is not None or hist is not None or not view.groups else view.groups[0].name
+    description: object = html.P(view.describe(), className="small text-muted mb-2", id="view-description")
+    if view.is_time_slice:
+        description = banner(view.describe(), page_href(run_number, subsystem, group=group, hist=hist))
     return dbc.Row(
         [
+            dbc.Col(sidebar(run_number, subsystem, view, chosen_group, hist), lg=3, xxl=2),
             dbc.Col(
-                sidebar(run_number, subsystem, view, chosen, hist),
-                lg=3,
-                xxl=2,
-                id={"type": PART, "name": SIDEBAR},
-            ),
-            dbc.Col(
-                [html.Div(description(view, group, hist), id={"type": PART, "name": DESCRIPTION}), main],
+                [description, main],
                 lg=9,
                 xxl=10,
             ),
@@ -352,7 +374,6 @@ def layout(
         "slice": query.request is not None,
         # The state the page is at: rewritten in place when a time slice is shown without a page load.
         "request": asdict(query.request) if query.request is not None else None,
-        "href": f"/runs/{catalog_run.run_number}/{sub.name}" + query_string(query.request, group, hist),
         "user": current_user.get_id() if current_user.is_authenticated else None,
     }
     return html.Div(
@@ -364,6 +385,8 @@ def layout(
             dcc.Store(id=QUERY, data=context),
             dcc.Store(id=LATEST, data=sub.files[-1].path if sub.files else ""),
             dcc.Store(id=PENDING, data=pending),
+            dcc.Store(id=REQUEST),
+            dcc.Store(id=NAVIGATE),
             dcc.Interval(id=LIVE, interval=LIVE_MS, disabled=not ongoing),
             html.Div(content, id=MAIN),
         ]

@@ -463,7 +463,8 @@ class GenericSubsystem:
             raise ValueError("a subsystem needs a name")
 
     def groups(self, own_files: bool) -> tuple[HistGroup, ...]:
-        return (HistGroup(f"{self.name} Histograms", "" if own_files else self.name),)
+        """One group of every histogram, shown as a grid of small plots (HLT's 39 would be a long page)."""
+        return (HistGroup(f"{self.name} Histograms", "" if own_files else self.name, grid=True),)
 
     def derived(self, hists: Mapping[str, Histogram], own_files: bool) -> dict[str, SourceHistogram]:
         return {}

@@ -34,7 +34,17 @@ def plot_count(dash_duo: DashComposite) -> int:
 
 
 def wait_for_plots(dash_duo: DashComposite, count: int) -> None:
+    """Scroll to each card in turn until its plot is drawn (plots are drawn as they come into view)."""
+    until(lambda: len(dash_duo.find_elements("#run-page-main .hist-card")) == count, timeout=15, msg="cards")
+    for index in range(count):
+        dash_duo.driver.execute_script(
+            "document.querySelectorAll('#run-page-main .hist-card')[arguments[0]]"
+            ".scrollIntoView({block: 'center', behavior: 'instant'});",
+            index,
+        )
+        until(lambda i=index: plot_count(dash_duo) > i, timeout=15, msg=f"plot {index + 1} drawn")
     until(lambda: plot_count(dash_duo) == count, timeout=15, msg=f"{count} plots drawn")
+    dash_duo.driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'});")
 
 
 def test_shifter_flow(
