@@ -10,16 +10,14 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from dashboard import figures
+from dashboard import figures, hot_channels
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
 from dashboard.pages.run_list import find_run, newest_run_numbers
 from dashboard.services import services
 from dashboard.shell import page_title
 from dashboard.time_slice_panel import (
-    NAVIGATE,
     PENDING,
-    REQUEST,
     SLICE_KEYS,
     SliceQuery,
     banner,
@@ -46,6 +44,16 @@ MAIN = "run-page-main"
 LIVE = "run-page-live"
 LATEST = "run-page-latest-file"
 QUERY = "run-page-query"
+#: Wrappers a time slice updates in place (callbacks/time_slices.py): the view's description or banner and
+#: the sidebar (its links keep the slice) as {"type": PART, "name": DESCRIPTION or SIDEBAR}, a pattern id
+#: because a page still computing its slice has neither; and per histogram ({"type": …, "name": hist.name})
+#: the graph, the information panel and each of its rows ({"type": INFO_ROW, "name": …, "label": …}).
+PART = "run-page-part"
+DESCRIPTION = "description"
+SIDEBAR = "sidebar"
+GRAPH = "hist-graph"
+INFO = "hist-info"
+INFO_ROW = "hist-info-row"
 
 
 def title(run: str = "", subsystem: str = "", **_params: object) -> str:
@@ -151,14 +159,20 @@ STATISTICS = "Statistics"
 def information(hist: ProcessedHistogram) -> dbc.Card | None:
     if not hist.information:
         return None
-    rows = [_information_row(label, text) for label, text in hist.information.items()]
+    rows = [_information_row(hist.name, label, text) for label, text in hist.information.items()]
     return dbc.Card(dbc.CardBody(rows, className="py-2 small"), className="mt-1 info-panel")
 
 
-def _information_row(label: str, text: str) -> html.Div:
+def information_block(hist: ProcessedHistogram) -> list[object]:
+    """The information panel and, for FastOR histograms, the data of the live threshold what-if."""
+    return [information(hist), *hot_channels.what_if_store(hist)]
+
+
+def _information_row(name: str, label: str, text: str) -> html.Div:
     """One ``label: text`` line; the statistics stay one muted line (cut with … in a grid cell, whole on
     hover)."""
-    content = [html.Strong(f"{label}: "), html.Span(text)]
+    text_id = {"type": INFO_ROW, "name": name, "label": label}
+    content = [html.Strong(f"{label}: "), html.Span(text, id=text_id)]
     if label != STATISTICS:
         return html.Div(content)
     return html.Div(content, className="info-statistics text-muted text-truncate", title=f"{label}: {text}")
@@ -167,13 +181,13 @@ def _information_row(label: str, text: str) -> html.Div:
 def graph(hist: ProcessedHistogram, *, compact: bool = False, alone: bool = False) -> object:
     """The plot of one histogram, or an error card where the plot would be."""
     try:
-        fig = figures.figure(hist, compact=compact, alone=alone)
+        fig = hot_channels.with_threshold_mark(figures.figure(hist, compact=compact, alone=alone), hist)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         log.exception("drawing %s failed", hist.name)
         return html.Div(error_card("Drawing error", [f"{hist.pretty_name}: {exc}"]))
     return dcc.Graph(
         figure=fig,
-        id={"type": "hist-graph", "name": hist.name},
+        id={"type": GRAPH, "name": hist.name},
         config={"displaylogo": False, "responsive": True, "displayModeBar": not compact},
         style={"height": _height(compact)},
     )
@@ -205,7 +219,8 @@ def histogram_card(
         seen = [dcc.Store(id={"type": LAZY_SEEN, "name": name})]
     heading = [] if compact else [html.H5(hist.pretty_name, className="mb-1")]
     plot = html.Div(slot, id={"type": LAZY, "name": name}, style={"minHeight": _height(compact)})
-    return html.Div([*heading, plot, *seen, information(hist)], className="hist-card mb-3")
+    info = html.Div(information_block(hist), id={"type": INFO, "name": name})
+    return html.Div([*heading, plot, *seen, info], className="hist-card mb-3")
 
 
 def group_content(group: ProcessedGroup) -> html.Div:
@@ -280,6 +295,18 @@ def _view_links(view: SubsystemView, kind: str) -> dict[str, str]:
     return {h.name: state_href(view, hist=h.name) for g in view.groups for h in g.histograms}
 
 
+def description(view: SubsystemView, group: str | None, hist: str | None) -> object:
+    """What the view shows: a muted line for the full run, a banner with a way back for a time slice."""
+    if view.is_time_slice:
+        return banner(view.describe(), page_href(view.run_number, view.subsystem, group=group, hist=hist))
+    return html.P(view.describe(), className="small text-muted mb-2", id="view-description")
+
+
+def chosen_group(view: SubsystemView, group: str | None, hist: str | None) -> str | None:
+    """The group the sidebar marks: the one asked for, or the first when no group or histogram is."""
+    return group if group is not None or hist is not None or not view.groups else view.groups[0].name
+
+
 def body(
     run_number: int, subsystem: str, group: str | None, hist: str | None, view: SubsystemView
 ) -> html.Div:
@@ -288,15 +315,17 @@ def body(
     except NotFoundError as exc:
         kind = "group" if hist is None else "histogram"
         main = from_exception(exc, _view_links(view, kind))
-    chosen_group = group if group is not None or hist is not None or not view.groups else view.groups[0].name
-    description: object = html.P(view.describe(), className="small text-muted mb-2", id="view-description")
-    if view.is_time_slice:
-        description = banner(view.describe(), page_href(run_number, subsystem, group=group, hist=hist))
+    chosen = chosen_group(view, group, hist)
     return dbc.Row(
         [
-            dbc.Col(sidebar(run_number, subsystem, view, chosen_group, hist), lg=3, xxl=2),
             dbc.Col(
-                [description, main],
+                sidebar(run_number, subsystem, view, chosen, hist),
+                lg=3,
+                xxl=2,
+                id={"type": PART, "name": SIDEBAR},
+            ),
+            dbc.Col(
+                [html.Div(description(view, group, hist), id={"type": PART, "name": DESCRIPTION}), main],
                 lg=9,
                 xxl=10,
             ),
@@ -374,6 +403,7 @@ def layout(
         "slice": query.request is not None,
         # The state the page is at: rewritten in place when a time slice is shown without a page load.
         "request": asdict(query.request) if query.request is not None else None,
+        "href": f"/runs/{catalog_run.run_number}/{sub.name}" + query_string(query.request, group, hist),
         "user": current_user.get_id() if current_user.is_authenticated else None,
     }
     return html.Div(
@@ -385,8 +415,6 @@ def layout(
             dcc.Store(id=QUERY, data=context),
             dcc.Store(id=LATEST, data=sub.files[-1].path if sub.files else ""),
             dcc.Store(id=PENDING, data=pending),
-            dcc.Store(id=REQUEST),
-            dcc.Store(id=NAVIGATE),
             dcc.Interval(id=LIVE, interval=LIVE_MS, disabled=not ongoing),
             html.Div(content, id=MAIN),
         ]
