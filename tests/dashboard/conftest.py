@@ -194,6 +194,20 @@ def add_runs(data: Path, numbers: Iterable[int]) -> None:
     catalog.close()
 
 
+def with_references(data: Path, reference_run: int = 300000) -> Path:
+    """``reference_run`` as every subsystem's reference in ``data``, with the verdicts recomputed (run 300003
+    of the demo data then comes out Bad on the FastOR checks, the others Good)."""
+    from overwatch_core.processing import Processor, open_services
+
+    settings = load_settings(None, env={}, data_folder=str(data))
+    processor = Processor(settings, *open_services(settings))
+    for subsystem in settings.subsystems:
+        processor.ingester.catalog.set_reference(subsystem, reference_run, reference_run, "erin")
+        processor.recheck(subsystem, reference_run)
+    processor.ingester.catalog.close()
+    return data
+
+
 @pytest.fixture(scope="session")
 def app_data(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo data with APP_USER, shared by the tests that only read it (the view caches of

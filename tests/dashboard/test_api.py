@@ -14,21 +14,18 @@ import pytest
 from flask.testing import FlaskClient
 
 from dashboard.api import OPENAPI, PREFIX
-from overwatch_core.processing import Processor, open_services
+from overwatch_core.processing import open_services
 from overwatch_core.settings import load_settings
 from overwatch_core.users import UserStore
+from tests.dashboard.conftest import with_references
 
 
 @pytest.fixture(scope="module")
 def api_data(make_app_data: Callable[[], Path]) -> tuple[Path, str, str]:
     """Demo data with run 300000 as the reference, and a shifter's API token (and a revoked one)."""
-    data = make_app_data()
+    data = with_references(make_app_data())
     settings = load_settings(None, env={}, data_folder=str(data))
-    processor = Processor(settings, *open_services(settings))
-    for subsystem in settings.subsystems:
-        processor.ingester.catalog.set_reference(subsystem, 300000, 300000, "erin")
-        processor.recheck(subsystem, 300000)
-    users = UserStore(processor.ingester.catalog, rounds=4)
+    users = UserStore(open_services(settings)[0], rounds=4)
     users.add("scripts", "pw", "shifter")
     _, token = users.create_token("scripts", "tests")
     revoked_id, revoked = users.create_token("scripts", "old")

@@ -14,21 +14,14 @@ from flask_login import login_user
 
 from dashboard.auth import SessionUser
 from dashboard.pages import quality, run_list
-from overwatch_core.processing import Processor, open_services
-from overwatch_core.settings import load_settings
 from overwatch_core.users import User
 from tests.dashboard.component_tree import by_id, text, walk
+from tests.dashboard.conftest import with_references
 
 
 @pytest.fixture(scope="module")
 def referenced_data(make_app_data: Callable[[], Path]) -> Path:
-    data = make_app_data()
-    settings = load_settings(None, env={}, data_folder=str(data))
-    processor = Processor(settings, *open_services(settings))
-    for subsystem in settings.subsystems:
-        processor.ingester.catalog.set_reference(subsystem, 300000, 300000, "erin")
-        processor.recheck(subsystem, 300000)
-    return data
+    return with_references(make_app_data())
 
 
 @pytest.fixture
