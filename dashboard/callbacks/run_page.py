@@ -6,12 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import dash
+import dash_bootstrap_components as dbc
 from dash import MATCH, Input, Output, State, no_update
+from flask_login import current_user
 
 from dashboard import time_slice_panel as ts
+from dashboard.auth import ensure_role
 from dashboard.pages import run_page as page
 from dashboard.services import services
 from overwatch_core.errors import OverwatchError
+from overwatch_core.processing import Processor
 
 
 def newest_file(run_number: int, subsystem: str) -> str:
@@ -40,7 +44,39 @@ def refreshed(context: dict[str, Any], shown: str) -> tuple[object, ...]:
     return content, latest, not still_ongoing, max(length, 1), ts.minute_marks(sub), length < 1
 
 
+def make_reference(context: dict[str, Any]) -> tuple[object, str]:
+    """Make the page's run the reference of its subsystem from this run on, recheck the verdicts, confirm.
+
+    Experts and admins only, checked here (a shifter posting the callback gets a 403)."""
+    ensure_role("expert")
+    svc = services()
+    run_number, subsystem = int(context["run"]), str(context["subsystem"])
+    try:
+        svc.catalog.set_reference(subsystem, run_number, run_number, str(current_user.get_id()))
+        rechecked = Processor(svc.settings, svc.catalog, svc.hist_cache).recheck(subsystem, run_number)
+    except OverwatchError as exc:
+        return dbc.Alert(f"Not set: {exc}", color="danger", className="py-1 mt-1"), no_update
+    confirmation = dbc.Alert(
+        f"Run {run_number} is now the {subsystem} reference for runs from {run_number} on; "
+        f"verdicts of {rechecked} runs recomputed.",
+        color="success",
+        className="py-1 mt-1",
+        id="run-page-reference-confirmation",
+    )
+    return confirmation, page.reference_text(run_number, subsystem)
+
+
 def register(app: dash.Dash) -> None:
+    @app.callback(
+        Output(page.REFERENCE_STATUS, "children"),
+        Output(page.REFERENCE, "children"),
+        Input(page.MAKE_REFERENCE, "n_clicks"),
+        State(page.QUERY, "data"),
+        prevent_initial_call=True,
+    )
+    def reference(_clicks: int | None, context: dict[str, Any]) -> tuple[object, str]:
+        return make_reference(context)
+
     @app.callback(
         Output(page.MAIN, "children"),
         Output(page.LATEST, "data"),

@@ -11,6 +11,7 @@ from dash import dcc, html
 from flask_login import current_user
 
 from dashboard import figures, hot_channels
+from dashboard.auth import has_role
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
 from dashboard.pages.run_list import find_run, newest_run_numbers
@@ -44,6 +45,10 @@ MAIN = "run-page-main"
 LIVE = "run-page-live"
 LATEST = "run-page-latest-file"
 QUERY = "run-page-query"
+#: The header's reference line, the experts' "make this run the reference" button and its confirmation.
+REFERENCE = "run-page-reference"
+MAKE_REFERENCE = "run-page-make-reference"
+REFERENCE_STATUS = "run-page-reference-status"
 #: Wrappers a time slice updates in place (callbacks/time_slices.py): the view's description or banner and
 #: the sidebar (its links keep the slice) as {"type": PART, "name": DESCRIPTION or SIDEBAR}, a pattern id
 #: because a page still computing its slice has neither; and per histogram ({"type": …, "name": hist.name})
@@ -108,8 +113,35 @@ def header(run: Run, sub: Subsystem, ongoing: bool) -> html.Div:
                 ],
                 className="text-muted mb-2",
             ),
+            reference_line(run.run_number, sub.name),
         ]
     )
+
+
+def reference_text(run_number: int, subsystem: str) -> str:
+    """ "Reference: run N (set by X)" for the reference valid for this run, or "no reference run"."""
+    ref = services().catalog.reference_for(subsystem, run_number)
+    if ref is None:
+        return "No reference run"
+    return f"Reference: run {ref.reference_run} (set by {ref.set_by})"
+
+
+def reference_line(run_number: int, subsystem: str) -> html.Div:
+    """The reference run of this run's subsystem; for experts and admins the button that makes this run the
+    reference from now on (the callback checks the role again on the server)."""
+    items: list[object] = [html.Span(reference_text(run_number, subsystem), id=REFERENCE, className="me-2")]
+    if has_role("expert"):
+        items.append(
+            dbc.Button(
+                "Make this run the reference from now on",
+                id=MAKE_REFERENCE,
+                size="sm",
+                color="outline-secondary",
+                title=f"Reference of {subsystem} for runs from {run_number} on; verdicts are recomputed",
+            )
+        )
+    items.append(html.Div(id=REFERENCE_STATUS))
+    return html.Div(items, className="small mb-2")
 
 
 def _item_class(extra: str, active: bool) -> str:
