@@ -37,7 +37,8 @@ def refreshed(context: dict[str, Any], shown: str) -> tuple[object, ...]:
         content: object = no_update
         if not context.get("slice"):  # a time slice the user chose stays on screen
             view = svc.views.full_run(run_number, name)
-            content = page.body(run_number, name, context.get("group"), context.get("hist"), view)
+            group, hist = context.get("group"), context.get("hist")
+            content = page.body(run_number, name, group, hist, view, bool(context.get("problems")))
     except OverwatchError:
         return unchanged
     length = sub.run_length_minutes

@@ -14,6 +14,7 @@ from dashboard import figures, hot_channels
 from dashboard.auth import has_role
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
+from dashboard.pages.quality import COLOURS
 from dashboard.pages.run_list import find_run, newest_run_numbers
 from dashboard.services import services
 from dashboard.shell import page_title
@@ -26,8 +27,10 @@ from dashboard.time_slice_panel import (
     parse_query,
     query_string,
 )
+from overwatch_core.checks import CheckResult, Quality, worst
 from overwatch_core.errors import NotFoundError, OverwatchError
 from overwatch_core.model import Run, Subsystem
+from overwatch_core.quality import subsystem_quality
 from overwatch_core.subsystems.base import ProcessedGroup, ProcessedHistogram
 from overwatch_core.subsystems.registry import get_subsystem
 from overwatch_core.time_slices import TimeSliceRequest
@@ -77,9 +80,93 @@ def slice_of(view: SubsystemView) -> TimeSliceRequest | None:
     return TimeSliceRequest(low, high, view.options.scale_hists, view.options.hot_channel_threshold)
 
 
-def state_href(view: SubsystemView, group: str | None = None, hist: str | None = None) -> str:
-    """A link to another group or histogram of the same view (time slice kept)."""
-    return f"/runs/{view.run_number}/{view.subsystem}" + query_string(slice_of(view), group, hist)
+def state_href(
+    view: SubsystemView, group: str | None = None, hist: str | None = None, *, problems: bool = False
+) -> str:
+    """A link to another group or histogram of the same view (time slice and "problems only" kept)."""
+    href = f"/runs/{view.run_number}/{view.subsystem}" + query_string(slice_of(view), group, hist)
+    return with_problems(href, problems)
+
+
+#: URL query key of the "problems only" switch (``problems=1``), beside the time-slice keys.
+PROBLEMS_KEY = "problems"
+PAGE_KEYS = (*SLICE_KEYS, PROBLEMS_KEY)
+PROBLEMS = "run-page-problems"
+#: The information row of a histogram's check results.
+CHECKS = "Checks"
+
+
+def with_problems(href: str, problems: bool) -> str:
+    if not problems:
+        return href
+    return href + ("&" if "?" in href else "?") + f"{PROBLEMS_KEY}=1"
+
+
+def flag(value: object) -> bool:
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+# --- verdicts ----------------------------------------------------------------------------------------
+
+
+#: Histogram name → (worst quality, every check's result).
+Verdicts = dict[str, tuple[Quality, tuple[CheckResult, ...]]]
+_SLICE_VERDICTS: dict[tuple[object, ...], Verdicts] = {}
+_SLICE_VERDICTS_KEPT = 16
+
+
+def view_verdicts(view: SubsystemView) -> Verdicts:
+    """The verdicts of what ``view`` shows: the stored ones of the newest file for the full run, for a time
+    slice its own checks computed on demand (kept for a few slices in this process)."""
+    svc = services()
+    try:
+        if view.selection is None:
+            found = subsystem_quality(svc.catalog, view.run_number, view.subsystem)
+            return {h.name: (h.quality, h.results) for h in found.histograms}
+        request = slice_of(view)
+        assert request is not None
+        newest = svc.catalog.run(view.run_number).subsystem(view.subsystem).files[-1].path
+        key = (view.run_number, view.subsystem, request, newest)
+        if key not in _SLICE_VERDICTS:
+            results = svc.views.slice_checks(view.run_number, view.subsystem, request)
+            if len(_SLICE_VERDICTS) >= _SLICE_VERDICTS_KEPT:
+                _SLICE_VERDICTS.pop(next(iter(_SLICE_VERDICTS)))
+            _SLICE_VERDICTS[key] = {
+                n: (worst(r.quality for r in found_results), tuple(found_results))
+                for n, found_results in results.items()
+                if found_results
+            }
+        return _SLICE_VERDICTS[key]
+    except (OverwatchError, IndexError):
+        log.exception("verdicts of run %s %s", view.run_number, view.subsystem)
+        return {}
+
+
+def is_problem(verdicts: Verdicts, name: str) -> bool:
+    return name in verdicts and verdicts[name][0] in ("Bad", "Medium")
+
+
+def group_badge(group: ProcessedGroup, verdicts: Verdicts) -> object:
+    """The group's worst verdict with its number of Bad/Medium histograms (nothing without verdicts)."""
+    judged = [verdicts[h.name][0] for h in group.histograms if h.name in verdicts]
+    if not judged:
+        return None
+    quality = worst(judged)
+    problems = sum(q in ("Bad", "Medium") for q in judged)
+    return pill(
+        quality + (f" {problems}" if problems else ""),
+        quality,
+        "ms-2 group-verdict",
+        f"{quality}: {problems} of {len(judged)} checked histograms Bad or Medium",
+    )
+
+
+def pill(label: str, quality: Quality, classes: str = "", hint: str | None = None) -> html.Span:
+    """A verdict badge in the verdict's colour (a plain span: no ``color`` property that would pass for a
+    warning notice)."""
+    return html.Span(
+        label, className=f"badge text-bg-{COLOURS[quality]} {classes}".strip(), title=hint or quality
+    )
 
 
 # --- header and sidebar --------------------------------------------------------------------------------
@@ -149,27 +236,40 @@ def _item_class(extra: str, active: bool) -> str:
 
 
 def sidebar(
-    run_number: int, subsystem: str, view: SubsystemView, chosen: str | None, hist: str | None
+    run_number: int,
+    subsystem: str,
+    view: SubsystemView,
+    chosen: str | None,
+    hist: str | None,
+    verdicts: Verdicts | None = None,
+    problems: bool = False,
 ) -> html.Nav:
-    """Groups in order; each group lists its histograms, but a grid group among others is one entry (the
-    per-SM grids); a lone grid group (HLT's) keeps the links to each plot drawn full size."""
+    """Groups in order, each with its worst verdict; each group lists its histograms (Bad and Medium ones
+    marked), but a grid group among others is one entry (the per-SM grids); a lone grid group (HLT's) keeps
+    the links to each plot drawn full size."""
+    if verdicts is None:
+        verdicts = view_verdicts(view)
     items: list[object] = []
     for group in view.groups:
         active = group.name == chosen and hist is None
         items.append(
             dcc.Link(
-                group.name,
-                href=state_href(view, group=group.name),
+                [html.Span(group.name, className="sidebar-name"), group_badge(group, verdicts)],
+                href=state_href(view, group=group.name, problems=problems),
                 className=_item_class("fw-semibold", active),
             )
         )
         if group.grid and len(view.groups) > 1:
             continue
         for item in group.histograms:
+            mark = None
+            if is_problem(verdicts, item.name):
+                quality = verdicts[item.name][0]
+                mark = pill(quality, quality, "ms-1")
             items.append(
                 dcc.Link(
-                    item.pretty_name,
-                    href=state_href(view, hist=item.name),
+                    [html.Span(item.pretty_name, className="sidebar-name"), mark],
+                    href=state_href(view, hist=item.name, problems=problems),
                     className=_item_class("ps-4 small", item.name == hist),
                 )
             )
@@ -195,9 +295,22 @@ def information(hist: ProcessedHistogram) -> dbc.Card | None:
     return dbc.Card(dbc.CardBody(rows, className="py-2 small"), className="mt-1 info-panel")
 
 
-def information_block(hist: ProcessedHistogram) -> list[object]:
-    """The information panel and, for FastOR histograms, the data of the live threshold what-if."""
-    return [information(hist), *hot_channels.what_if_store(hist)]
+def checks_panel(name: str, checks: tuple[CheckResult, ...] | None) -> dbc.Card | None:
+    """Below the information: "Checks:" and one line per check, its verdict, name and message."""
+    if not checks:
+        return None
+    lines = [html.Li([pill(r.quality, r.quality, "me-1"), f"{r.check}: {r.message}"]) for r in checks]
+    content = [html.Strong(f"{CHECKS}: "), html.Ul(lines, className="mb-0 ps-2 list-unstyled")]
+    row = html.Div(content, id={"type": INFO_ROW, "name": name, "label": CHECKS})
+    return dbc.Card(dbc.CardBody(row, className="py-2 small"), className="mt-1 checks-panel")
+
+
+def information_block(
+    hist: ProcessedHistogram, checks: tuple[CheckResult, ...] | None = None
+) -> list[object]:
+    """The information panel, the check results (if given) and, for FastOR histograms, the data of the
+    live threshold what-if."""
+    return [information(hist), checks_panel(hist.name, checks), *hot_channels.what_if_store(hist)]
 
 
 def _information_row(name: str, label: str, text: str) -> html.Div:
@@ -239,7 +352,12 @@ EAGER_PLOTS = {False: 2, True: 8}
 
 
 def histogram_card(
-    hist: ProcessedHistogram, *, compact: bool = False, alone: bool = False, lazy: bool = False
+    hist: ProcessedHistogram,
+    *,
+    compact: bool = False,
+    alone: bool = False,
+    lazy: bool = False,
+    checks: tuple[CheckResult, ...] | None = None,
 ) -> html.Div:
     """One plot (or, ``lazy``, a placeholder of its size fetched when seen) with its information."""
     name = hist.name
@@ -251,17 +369,35 @@ def histogram_card(
         seen = [dcc.Store(id={"type": LAZY_SEEN, "name": name})]
     heading = [] if compact else [html.H5(hist.pretty_name, className="mb-1")]
     plot = html.Div(slot, id={"type": LAZY, "name": name}, style={"minHeight": _height(compact)})
-    info = html.Div(information_block(hist), id={"type": INFO, "name": name})
+    info = html.Div(information_block(hist, checks), id={"type": INFO, "name": name})
     return html.Div([*heading, plot, *seen, info], className="hist-card mb-3")
 
 
-def group_content(group: ProcessedGroup) -> html.Div:
+def _checks_of(verdicts: Verdicts | None, name: str) -> tuple[CheckResult, ...] | None:
+    return None if verdicts is None or name not in verdicts else verdicts[name][1]
+
+
+def group_content(
+    group: ProcessedGroup, verdicts: Verdicts | None = None, problems: bool = False
+) -> html.Div:
+    """A group's plots; ``problems``: only its Bad and Medium histograms (a note when it has none)."""
     eager = EAGER_PLOTS[group.grid]
-    cards = [histogram_card(h, compact=group.grid, lazy=i >= eager) for i, h in enumerate(group.histograms)]
+    shown = [h for h in group.histograms if not problems or is_problem(verdicts or {}, h.name)]
+    cards = [
+        histogram_card(h, compact=group.grid, lazy=i >= eager, checks=_checks_of(verdicts, h.name))
+        for i, h in enumerate(shown)
+    ]
+    heading = html.Div(
+        [html.H4(group.name, className="d-inline-block me-2"), group_badge(group, verdicts or {})],
+        className="mb-2",
+    )
+    if problems and not shown:
+        none = html.P("No Bad or Medium histograms in this group.", className="text-muted")
+        return html.Div([heading, none])
     if group.grid:
         cells = [dbc.Col(card, xs=12, md=6, xl=4, xxl=3) for card in cards]
-        return html.Div([html.H4(group.name), dbc.Row(cells, className="g-2")])
-    return html.Div([html.H4(group.name), *cards])
+        return html.Div([heading, dbc.Row(cells, className="g-2")])
+    return html.Div([heading, *cards])
 
 
 def lazy_graph(context: dict[str, object], name: str) -> object:
@@ -311,14 +447,27 @@ def alarms_panel(run_number: int, subsystem: str) -> object:
     )
 
 
-def main_content(view: SubsystemView, group: str | None, hist: str | None) -> html.Div:
-    """The chosen histogram, or the chosen group, or the first non-empty group."""
+def main_content(
+    view: SubsystemView,
+    group: str | None,
+    hist: str | None,
+    verdicts: Verdicts | None = None,
+    problems: bool = False,
+) -> html.Div:
+    """The chosen histogram, or the chosen group, or the first non-empty group; ``problems`` without a
+    group or histogram: the Bad and Medium histograms of every group."""
     if not view.groups:
         return html.Div(dbc.Alert("No data available for this subsystem during this run."))
     if hist is not None:
-        return html.Div(histogram_card(view.histogram(hist), alone=True))
+        return html.Div(histogram_card(view.histogram(hist), alone=True, checks=_checks_of(verdicts, hist)))
+    if problems and group is None:
+        found = verdicts or {}
+        with_problems_ = [g for g in view.groups if any(is_problem(found, h.name) for h in g.histograms)]
+        if not with_problems_:
+            return html.Div(dbc.Alert("No Bad or Medium histograms.", color="success", id="no-problems"))
+        return html.Div([group_content(g, verdicts, problems=True) for g in with_problems_])
     chosen = view.group(group) if group is not None else view.groups[0]
-    return group_content(chosen)
+    return group_content(chosen, verdicts, problems)
 
 
 def _view_links(view: SubsystemView, kind: str) -> dict[str, str]:
@@ -339,11 +488,32 @@ def chosen_group(view: SubsystemView, group: str | None, hist: str | None) -> st
     return group if group is not None or hist is not None or not view.groups else view.groups[0].name
 
 
+def problems_switch(view: SubsystemView, group: str | None, hist: str | None, problems: bool) -> html.Div:
+    """The "problems only" switch: a link to the same view with ``problems=1`` toggled."""
+    label = "Problems only: on (show all)" if problems else "Problems only: off (show Bad and Medium only)"
+    return html.Div(
+        dcc.Link(
+            label,
+            href=state_href(view, group, hist, problems=not problems),
+            id=PROBLEMS,
+            className="btn btn-sm " + ("btn-warning" if problems else "btn-outline-secondary"),
+            title="Show every histogram" if problems else "Show only the Bad and Medium histograms",
+        ),
+        className="mb-2",
+    )
+
+
 def body(
-    run_number: int, subsystem: str, group: str | None, hist: str | None, view: SubsystemView
+    run_number: int,
+    subsystem: str,
+    group: str | None,
+    hist: str | None,
+    view: SubsystemView,
+    problems: bool = False,
 ) -> html.Div:
+    verdicts = view_verdicts(view)
     try:
-        main = main_content(view, group, hist)
+        main = main_content(view, group, hist, verdicts, problems)
     except NotFoundError as exc:
         kind = "group" if hist is None else "histogram"
         main = from_exception(exc, _view_links(view, kind))
@@ -351,13 +521,17 @@ def body(
     return dbc.Row(
         [
             dbc.Col(
-                sidebar(run_number, subsystem, view, chosen, hist),
+                sidebar(run_number, subsystem, view, chosen, hist, verdicts, problems),
                 lg=3,
                 xxl=2,
                 id={"type": PART, "name": SIDEBAR},
             ),
             dbc.Col(
-                [html.Div(description(view, group, hist), id={"type": PART, "name": DESCRIPTION}), main],
+                [
+                    html.Div(description(view, group, hist), id={"type": PART, "name": DESCRIPTION}),
+                    problems_switch(view, group, hist, problems),
+                    main,
+                ],
                 lg=9,
                 xxl=10,
             ),
@@ -399,7 +573,12 @@ def _view_for(run_number: int, sub: Subsystem, query: SliceQuery) -> tuple[Subsy
 
 
 def _content(
-    run_number: int, sub: Subsystem, group: str | None, hist: str | None, query: SliceQuery
+    run_number: int,
+    sub: Subsystem,
+    group: str | None,
+    hist: str | None,
+    query: SliceQuery,
+    problems: bool = False,
 ) -> object:
     try:
         view, pending = _view_for(run_number, sub, query)
@@ -409,7 +588,7 @@ def _content(
         )
     if view is None or pending:
         return dbc.Alert("Computing the time slice…", color="light", className="py-2")
-    return body(run_number, sub.name, group, hist, view)
+    return body(run_number, sub.name, group, hist, view, problems)
 
 
 def layout(
@@ -422,20 +601,24 @@ def layout(
         return _not_found(run, exc)
     defaults = get_subsystem(sub.name, svc.settings.subsystems).default_options
     query = parse_query(params, sub.run_length_minutes, defaults)
-    notices = [notice(f"Ignored unknown parameter {k!r}.") for k in params if k not in SLICE_KEYS]
+    notices = [notice(f"Ignored unknown parameter {k!r}.") for k in params if k not in PAGE_KEYS]
     notices += [notice(query.problem)] if query.problem else []
     ongoing = svc.ongoing_run() == catalog_run.run_number
-    content = _content(catalog_run.run_number, sub, group, hist, query)
+    problems = flag(params.get(PROBLEMS_KEY, ""))
+    content = _content(catalog_run.run_number, sub, group, hist, query, problems)
     pending = None if query.request is None or not isinstance(content, dbc.Alert) else asdict(query.request)
     context = {
         "run": catalog_run.run_number,
         "subsystem": sub.name,
         "group": group,
         "hist": hist,
+        "problems": problems,
         "slice": query.request is not None,
         # The state the page is at: rewritten in place when a time slice is shown without a page load.
         "request": asdict(query.request) if query.request is not None else None,
-        "href": f"/runs/{catalog_run.run_number}/{sub.name}" + query_string(query.request, group, hist),
+        "href": with_problems(
+            f"/runs/{catalog_run.run_number}/{sub.name}" + query_string(query.request, group, hist), problems
+        ),
         "user": current_user.get_id() if current_user.is_authenticated else None,
     }
     return html.Div(

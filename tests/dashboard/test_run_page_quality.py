@@ -21,8 +21,9 @@ from overwatch_core.filenames import zone
 from overwatch_core.processing import Processor, open_services
 from overwatch_core.quality import subsystem_quality
 from overwatch_core.settings import load_settings
+from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.users import User, UserStore
-from tests.dashboard.component_tree import by_id, ids, text
+from tests.dashboard.component_tree import by_class, by_id, hrefs, ids, text, walk
 from tests.dashboard.conftest import APP_USER
 from tests.dashboard.dash_http import fire
 
@@ -133,3 +134,103 @@ def test_an_expert_makes_the_run_the_reference_and_the_verdicts_are_rechecked(
     verdict = subsystem_quality(catalog, HOT_RUN, "EMC")
     assert verdict.reference_run == HOT_RUN
     catalog.close()
+
+
+# --- verdicts on the run page ------------------------------------------------------------------------------
+
+
+def sidebar_of(page: Component) -> Component:
+    return by_id(page, {"type": run_page.PART, "name": run_page.SIDEBAR})
+
+
+def group_badges(page: Component) -> dict[str, str]:
+    """Group name → its verdict badge's text, from the sidebar."""
+    found = {}
+    for link in walk(sidebar_of(page)):
+        badges = by_class(link, "group-verdict") if type(link).__name__ == "Link" else []
+        if badges:
+            found[text(link).removesuffix(text(badges[0]))] = text(badges[0])
+    return found
+
+
+def cards(page: Component) -> dict[str, Component]:
+    """Histogram name → its card in the main area."""
+    main = by_id(page, run_page.MAIN)
+    return {
+        c.id["name"]: c
+        for c in walk(main)
+        if isinstance(getattr(c, "id", None), dict) and c.id.get("type") == run_page.INFO
+    }
+
+
+def test_groups_carry_their_worst_verdict(make_app: Callable[..., dash.Dash], referenced_data: Path) -> None:
+    app = make_app(referenced_data)
+    hot = group_badges(render_as(app, "shifter", run=str(HOT_RUN), subsystem="EMC"))
+    assert any(v.startswith("Bad") for v in hot.values()), hot
+    fastor_group = next(g for g, v in hot.items() if v.startswith("Bad"))
+    clean = group_badges(render_as(app, "shifter", run=str(CLEAN_RUN), subsystem="EMC"))
+    assert not clean[fastor_group].startswith("Bad"), clean
+    sidebar = text(sidebar_of(render_as(app, "shifter", run=str(HOT_RUN), subsystem="EMC")))
+    assert sidebar.count("Bad") >= 2  # the group and its Bad histogram
+
+
+def test_problems_only_shows_the_bad_and_medium_histograms_of_all_groups(
+    make_app: Callable[..., dash.Dash], referenced_data: Path
+) -> None:
+    app = make_app(referenced_data)
+    page = render_as(app, "shifter", run=str(HOT_RUN), subsystem="EMC", problems="1")
+    assert not [c for c in walk(page) if "Ignored unknown parameter" in str(getattr(c, "children", ""))]
+    shown = cards(page)
+    with app.server.test_request_context("/"):
+        verdict = subsystem_quality(run_page.services().catalog, HOT_RUN, "EMC")
+    assert set(shown) == {h.name for h in verdict.problems}
+    assert FASTOR_L0 in shown
+    assert by_id(page, run_page.QUERY).data["problems"] is True
+    # The links keep the switch, and the switch turns it off again.
+    assert all("problems=1" in h for h in hrefs(sidebar_of(page)))
+    switch = by_id(page, run_page.PROBLEMS)
+    assert switch.href == f"/runs/{HOT_RUN}/EMC"
+    off = render_as(app, "shifter", run=str(HOT_RUN), subsystem="EMC")
+    assert by_id(off, run_page.PROBLEMS).href == f"/runs/{HOT_RUN}/EMC?problems=1"
+    clean = render_as(app, "shifter", run=str(CLEAN_RUN), subsystem="EMC", problems="1")
+    assert "No Bad or Medium histograms" in text(by_id(clean, run_page.MAIN))
+
+
+def test_problems_only_within_one_group(make_app: Callable[..., dash.Dash], referenced_data: Path) -> None:
+    app = make_app(referenced_data)
+    full = render_as(app, "shifter", run=str(HOT_RUN), subsystem="EMC")
+    fastor_group = next(g for g, v in group_badges(full).items() if v.startswith("Bad"))
+    every = cards(render_as(app, "shifter", run=str(HOT_RUN), subsystem="EMC", group=fastor_group))
+    only = cards(
+        render_as(app, "shifter", run=str(HOT_RUN), subsystem="EMC", group=fastor_group, problems="1")
+    )
+    assert FASTOR_L0 in only
+    assert set(only) < set(every)
+
+
+def test_the_information_panel_lists_the_checks(
+    make_app: Callable[..., dash.Dash], referenced_data: Path
+) -> None:
+    app = make_app(referenced_data)
+    page = render_as(app, "shifter", run=str(HOT_RUN), subsystem="EMC", hist=FASTOR_L0)
+    row = by_id(page, {"type": run_page.INFO_ROW, "name": FASTOR_L0, "label": run_page.CHECKS})
+    assert text(row).startswith("Checks: ")
+    assert "fastor-hot: 3 channels above 0.01 per event (at most 0): 517, 2222, 3931" in text(row)
+    assert "Bad" in text(row)
+
+
+def test_a_time_slice_shows_its_own_checks(make_app: Callable[..., dash.Dash], referenced_data: Path) -> None:
+    """Minutes 0–4 come before the hot FastORs start firing: the slice's own checks find none."""
+    app = make_app(referenced_data)
+    params = {"run": str(HOT_RUN), "subsystem": "EMC", "hist": FASTOR_L0}
+    with app.server.test_request_context("/"):
+        login_user(SessionUser(User("a-shifter", "shifter")))
+        request = TimeSliceRequest(0, 4, True, 0)
+        run_page.services().views.time_slice(HOT_RUN, "EMC", request)  # computed, as the background job would
+        expected = run_page.services().views.slice_checks(HOT_RUN, "EMC", request)[FASTOR_L0]
+        page = run_page.layout(**params, **{"from": "0", "to": "4", "threshold": "0", "scale": "1"})
+    assert expected
+    row = text(by_id(page, {"type": run_page.INFO_ROW, "name": FASTOR_L0, "label": run_page.CHECKS}))
+    for result in expected:
+        assert f"{result.check}: {result.message}" in row
+    assert "517, 2222, 3931" not in row
