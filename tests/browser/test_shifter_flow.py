@@ -23,8 +23,11 @@ def log_in(dash_duo: DashComposite, base_url: str, username: str, password: str)
 
 
 def click_link(dash_duo: DashComposite, text: str) -> None:
-    """Click the link showing exactly ``text``, scrolled into view first (the sidebar scrolls by itself)."""
-    link = dash_duo.driver.find_element(By.LINK_TEXT, text)
+    """Click the link showing exactly ``text`` (a sidebar entry by its name, without its verdict badge),
+    scrolled into view first (the sidebar scrolls by itself)."""
+    name = f"normalize-space(.)='{text}'"
+    named = f"//a[{name} or ./span[@class='sidebar-name' and {name}]]"
+    link = dash_duo.driver.find_element(By.XPATH, named)
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", link)
     link.click()
 
