@@ -1,5 +1,10 @@
 """Dashboard server time: run list with 10,000 runs, EMC run page cold and warm, figure JSON bytes per page.
 
+Figure JSON bytes (issue 10's budget: the largest EMC group ≤ 600 kB, the HLT page ≤ 1 MB) are measured on
+the 40-minute demo run and on the original's layout (realistic_data.py: 300 EMC histograms, 3.8 M bins;
+50 HLT objects), summed over every plot of a group as the group draws it, whether sent with the page or
+fetched as it scrolls into view. ``--sizes`` measures only these.
+
 Two ways are timed: the page's ``layout()`` called in a request context, and the whole request the
 browser makes for the page content (Dash's pages callback through the Flask test client: login gate,
 CSRF check, layout, JSON response), which is the server time a shifter waits for.
@@ -9,12 +14,15 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from collections.abc import Callable
 
 import dash
 from bench_catalog import fill
 from common import BENCH_RUN, ingested_run, median_ms, settings_for, timed, workdir
 from flask.testing import FlaskClient
+from realistic_data import RUN as REALISTIC_RUN
+from realistic_data import write_run
 
 from dashboard import figures
 from dashboard.factory import create_app
@@ -22,6 +30,7 @@ from dashboard.pages import run_list, run_page
 from dashboard.services import services
 from overwatch_core.catalog import Catalog
 from overwatch_core.filenames import zone
+from overwatch_core.processing import Processor, open_services
 from overwatch_core.settings import Settings
 from overwatch_core.users import UserStore
 
@@ -99,10 +108,10 @@ def bench_run_list() -> None:
 # -- run page ---------------------------------------------------------------------------------------------
 
 
-def figure_sizes(app: dash.Dash) -> dict[str, list[tuple[str, int, bool]]]:
-    """Figure JSON bytes of every histogram, by EMC group of the bench run (grid groups drawn compact)."""
+def figure_sizes(app: dash.Dash, run: int, subsystem: str) -> dict[str, list[tuple[str, int, bool]]]:
+    """Figure JSON bytes of every histogram, by group, each drawn as its group draws it (grids compact)."""
     with app.server.test_request_context("/"):
-        view = services().views.full_run(BENCH_RUN, "EMC")
+        view = services().views.full_run(run, subsystem)
         return {
             g.name: [
                 (h.name, figures.figure_json_bytes(figures.figure(h, compact=g.grid)), g.grid)
@@ -112,10 +121,10 @@ def figure_sizes(app: dash.Dash) -> dict[str, list[tuple[str, int, bool]]]:
         }
 
 
-def report_sizes(sizes: dict[str, list[tuple[str, int, bool]]]) -> str:
+def report_sizes(sizes: dict[str, list[tuple[str, int, bool]]], subsystem: str) -> str:
     """Print bytes per group, largest first, and the largest single figures; return the largest group."""
     per_group = {name: sum(size for _, size, _ in hists) for name, hists in sizes.items()}
-    print("figure JSON bytes per EMC group (sum of figure_json_bytes over the group's histograms):")
+    print(f"figure JSON bytes per {subsystem} group (sum of figure_json_bytes over the group's histograms):")
     for name, total in sorted(per_group.items(), key=lambda item: -item[1]):
         hists = sizes[name]
         grid = " (grid, compact)" if hists[0][2] else ""
@@ -125,6 +134,26 @@ def report_sizes(sizes: dict[str, list[tuple[str, int, bool]]]) -> str:
     single = sorted((size, name) for hists in sizes.values() for name, size, _ in hists)[-3:]
     print("  largest figures:", ", ".join(f"{name} {size / 1e3:.0f} kB" for size, name in reversed(single)))
     return largest
+
+
+def realistic_run(n_files: int = 30) -> Settings:
+    """The original's layout (realistic_data.py), ``n_files`` minutes, ingested and trended."""
+    data = workdir() / "data"
+    write_run(data, n_files=n_files)
+    settings = settings_for(data)
+    Processor(settings, *open_services(settings)).run_pass()
+    return settings
+
+
+def bench_sizes() -> None:
+    for label, settings, run in (
+        (f"demo run {BENCH_RUN} (40 files)", ingested_run(n_files=40), BENCH_RUN),
+        (f"realistic layout, run {REALISTIC_RUN} (30 files)", realistic_run(30), REALISTIC_RUN),
+    ):
+        print(f"== {label}")
+        app = build_app(settings)
+        for subsystem in ("EMC", "HLT"):
+            report_sizes(figure_sizes(app, run, subsystem), subsystem)
 
 
 def clear(settings: Settings, *parts: str) -> None:
@@ -144,7 +173,7 @@ NEW_APP_CASES = {
 def bench_run_page() -> None:
     settings = ingested_run(n_files=40)
     add_user(settings)
-    largest = report_sizes(figure_sizes(build_app(settings)))
+    largest = report_sizes(figure_sizes(build_app(settings), BENCH_RUN, "EMC"), "EMC")
     path, search = f"/runs/{BENCH_RUN}/EMC", f"?group={largest.replace(' ', '+')}"
     params = {"run": str(BENCH_RUN), "subsystem": "EMC", "group": largest}
     print(f"run page {path}{search} (the largest EMC group), new app each time:")
@@ -180,8 +209,12 @@ def _layout_in(app: dash.Dash, url: str, params: dict[str, str]) -> object:
 
 
 def main() -> None:
+    if "--sizes" in sys.argv:
+        bench_sizes()
+        return
     bench_run_list()
     bench_run_page()
+    bench_sizes()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ SCRIPTS = [
     "bench_time_slice.py",
     "bench_dashboard.py",
     "bench_slider_browser.py",
+    "bench_pages_browser.py",
 ]
 
 if __name__ == "__main__":
