@@ -235,6 +235,19 @@ def _item_class(extra: str, active: bool) -> str:
     return f"list-group-item list-group-item-action {extra}" + (" active" if active else "")
 
 
+def _entry(link: dcc.Link, badge: object) -> object:
+    """A sidebar link with its verdict badge drawn over its right end, outside the link (whose text stays
+    the name) and letting clicks through to it."""
+    if badge is None:
+        return link
+    over = html.Div(
+        badge,
+        className="position-absolute top-50 end-0 translate-middle-y me-2",
+        style={"pointerEvents": "none"},
+    )
+    return html.Div([link, over], className="position-relative sidebar-entry")
+
+
 def sidebar(
     run_number: int,
     subsystem: str,
@@ -252,27 +265,25 @@ def sidebar(
     items: list[object] = []
     for group in view.groups:
         active = group.name == chosen and hist is None
-        items.append(
-            dcc.Link(
-                [html.Span(group.name, className="sidebar-name"), group_badge(group, verdicts)],
-                href=state_href(view, group=group.name, problems=problems),
-                className=_item_class("fw-semibold", active),
-            )
+        link = dcc.Link(
+            html.Span(group.name, className="sidebar-name"),
+            href=state_href(view, group=group.name, problems=problems),
+            className=_item_class("fw-semibold", active),
         )
+        items.append(_entry(link, group_badge(group, verdicts)))
         if group.grid and len(view.groups) > 1:
             continue
         for item in group.histograms:
             mark = None
             if is_problem(verdicts, item.name):
                 quality = verdicts[item.name][0]
-                mark = pill(quality, quality, "ms-1")
-            items.append(
-                dcc.Link(
-                    [html.Span(item.pretty_name, className="sidebar-name"), mark],
-                    href=state_href(view, hist=item.name, problems=problems),
-                    className=_item_class("ps-4 small", item.name == hist),
-                )
+                mark = pill(quality, quality)
+            link = dcc.Link(
+                html.Span(item.pretty_name, className="sidebar-name"),
+                href=state_href(view, hist=item.name, problems=problems),
+                className=_item_class("ps-4 small", item.name == hist),
             )
+            items.append(_entry(link, mark))
     return html.Nav(
         html.Div(items, className="list-group list-group-flush"),
         className="run-sidebar border rounded",

@@ -146,10 +146,12 @@ def sidebar_of(page: Component) -> Component:
 def group_badges(page: Component) -> dict[str, str]:
     """Group name → its verdict badge's text, from the sidebar."""
     found = {}
-    for link in walk(sidebar_of(page)):
-        badges = by_class(link, "group-verdict") if type(link).__name__ == "Link" else []
+    for entry in by_class(sidebar_of(page), "sidebar-entry"):
+        badges = by_class(entry, "group-verdict")
         if badges:
-            found[text(link).removesuffix(text(badges[0]))] = text(badges[0])
+            (link,) = [c for c in walk(entry) if type(c).__name__ == "Link"]
+            assert text(link) == text(by_class(link, "sidebar-name")[0]), "the link's text is the name"
+            found[text(link)] = text(badges[0])
     return found
 
 
