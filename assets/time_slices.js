@@ -122,6 +122,19 @@
         return now;
     }
 
+    /* Graphs mounted after the request was made (lazy plots scrolled into view) got no patch: ask for
+     * the shown state's data of those, once the context this result brings is in place. */
+    function refreshMissing(graphOutputs, result) {
+        const missing = graphOutputs.map((o) => o.id.name).filter((name) => !(name in result.graphs));
+        if (!missing.length) {
+            return;
+        }
+        const search = new URL(result.href, window.location.href).search;
+        window.setTimeout(() => window.dash_clientside.set_props("ts-show", {
+            data: {search: search, names: missing, refresh: true, at: Date.now()},
+        }), 0);
+    }
+
     function decode(packed) {
         const bytes = Uint8Array.from(window.atob(packed.bdata), (c) => c.charCodeAt(0));
         return packed.dtype === "u4" ? new Uint32Array(bytes.buffer) : new Uint16Array(bytes.buffer);
@@ -206,6 +219,10 @@
                 pushAddress(result.href);
             }
             const [graphs, info] = perGraph(outputs[0], outputs[1], result);
+            if (result.refresh) {
+                return [graphs, info, ...outputs.slice(2).map(() => nu)];
+            }
+            refreshMissing(outputs[0], result);
             const controls = result.controls;
             return [
                 graphs,

@@ -46,7 +46,9 @@ def background_manager(settings: Settings) -> dash.DiskcacheManager | dash.Celer
 
     directory = settings.instance_path / "jobs"
     directory.mkdir(parents=True, exist_ok=True)
-    return dash.DiskcacheManager(diskcache.Cache(str(directory)))
+    from dashboard.jobs import DiskcacheJobs
+
+    return DiskcacheJobs(diskcache.Cache(str(directory)))
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:

@@ -97,11 +97,17 @@ def shown_histograms(
     return [(hist, group.grid) for hist in group.histograms]
 
 
-def figure_patch(hist: ProcessedHistogram, compact: bool) -> dict[str, Any]:
-    """A Patch of a mounted graph: new data and layout, numpy arrays as Plotly typed arrays (base64).
+#: Layout lists a new figure may leave out (nothing to show) where the old one had items: emptied then.
+OPTIONAL_LISTS = ("annotations", "shapes")
 
-    The layout is the same as the page drew, with the same ``uirevision``, so Plotly keeps a zoom; only
-    what depends on the data (titles of scaled axes, notes, the threshold line) differs.
+
+def figure_patch(hist: ProcessedHistogram, compact: bool) -> dict[str, Any]:
+    """A Patch of a mounted graph: new data, and the layout but its axes, numpy arrays as typed arrays.
+
+    Of the axes only the titles are replaced (a scaled axis says "per event"): Plotly writes a zoom into
+    the axis objects the graph holds, and a fresh axis without that range would reset it even though the
+    layout's ``uirevision`` stays the same. What else depends on the data (notes, the threshold line,
+    ``meta``) is replaced whole.
     """
     try:
         fig = hot_channels.with_threshold_mark(figures.figure(hist, compact=compact), hist)
@@ -111,7 +117,19 @@ def figure_patch(hist: ProcessedHistogram, compact: bool) -> dict[str, Any]:
     drawn = fig.to_dict()  # numpy arrays become {"dtype", "bdata"} here, not JSON lists
     patch = Patch()
     patch["data"] = drawn["data"]
-    patch["layout"] = drawn["layout"]
+    layout = drawn["layout"]
+    if layout.get("meta", {}).get("kind") == "empty":  # a message instead of a plot: no zoom to keep
+        patch["layout"] = layout
+        return dict(patch.to_plotly_json())
+    for key, value in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(value, dict):
+            patch["layout"][key]["title"] = value.get("title")
+            patch["layout"][key]["visible"] = value.get("visible", True)  # after a message, axes again
+        else:
+            patch["layout"][key] = value
+    for key in OPTIONAL_LISTS:
+        if key not in layout:
+            patch["layout"][key] = []
     result: dict[str, Any] = patch.to_plotly_json()
     return result
 
@@ -242,7 +260,8 @@ def shown_address(
     address: Mapping[str, Any], context: Mapping[str, Any], names: Sequence[str]
 ) -> tuple[object, object]:
     """(RESULT, job) for an address the browser went to: the full run or a cached slice in place at once,
-    another slice through the job, a link the page cannot show in place (bad values) by a reload."""
+    another slice through the job, a link the page cannot show in place (bad values) by a reload; or, for
+    a ``refresh``, the graphs ``address["names"]`` of the state the page shows."""
     svc = services()
     run_number, name = int(context["run"]), str(context["subsystem"])
     sub = svc.views.subsystem(run_number, name)
@@ -252,9 +271,18 @@ def shown_address(
     if query.problem:
         return {"kind": "reload", "from": None}, no_update
     view = svc.views.full_run(run_number, name) if query.request is None else cached(query.request, context)
+    if address.get("refresh"):
+        return (no_update if view is None else refreshed(view, context, address.get("names", []))), no_update
     if view is None and query.request is not None:
         return no_update, job(query.request, context, names, push=False, controls=True)
     return in_place(view, context, names, source=None, push=False, controls=True), no_update
+
+
+def refreshed(view: SubsystemView, context: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """The graphs mounted while a result was on its way (a lazy plot scrolled into view): the state the
+    page now shows, for those graphs only; dropped if the page has moved on to another state."""
+    result = in_place(view, context, names, source=None, push=False)
+    return {**result, "from": result["href"], "refresh": True}
 
 
 # --- registration -----------------------------------------------------------------------------------------

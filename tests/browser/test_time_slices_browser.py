@@ -1,5 +1,6 @@
-"""Time slices in headless Chromium: keyboard and number box, Apply, banner, permalink, back, bad input,
-Cancel."""
+"""Time slices in headless Chromium: keyboard and number box, Apply in place (the same graph nodes, the
+pages router not re-run, zoom kept), permalink, back/forward in place, reload, a cached slice without a
+job, Reset, the live threshold what-if, bad input, Cancel, a late job that must not take the page over."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from dash.testing.composite import DashComposite
 from dash.testing.wait import until
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
 from dashboard.services import services
@@ -162,7 +164,87 @@ def wait_idle(dash_duo: DashComposite) -> None:
     )
 
 
-def test_apply_a_slice_then_back_forward_and_reload(
+#: Marks the page as it is now: the page root and every graph node get a JS property (a re-render makes new
+#: nodes without it), and the requests of the pages router and the background jobs started are counted.
+WATCH_PAGE = """
+const root = document.querySelector('#_pages_content > *');
+root.__watched = true;
+document.querySelectorAll('#run-page-main .js-plotly-plot').forEach(p => { p.__watched = true; });
+if (!window.__requests) {
+    window.__requests = {router: 0, job: 0};
+    const send = window.fetch;
+    window.fetch = function (url, options) {
+        try {
+            const output = JSON.parse(options.body).output;
+            if (output.includes('_pages_content')) window.__requests.router += 1;
+            const poll = String(url).includes('cacheKey=');  // asks for a running job's result
+            if (output === 'ts-result.data' && !poll) window.__requests.job += 1;
+        } catch (error) { /* not a callback */ }
+        return send.apply(this, arguments);
+    };
+}
+window.__requests.router = 0;
+window.__requests.job = 0;
+window.__progressShown = false;
+new MutationObserver(() => {
+    if (document.getElementById('ts-progress-wrap').style.display === 'block') window.__progressShown = true;
+}).observe(document.getElementById('ts-progress-wrap'), {attributes: true});
+"""
+
+#: What survived since WATCH_PAGE: the same page root, the same graph nodes, requests and a progress bar.
+WATCHED = """
+const plots = Array.from(document.querySelectorAll('#run-page-main .js-plotly-plot'));
+return {
+    root: !!document.querySelector('#_pages_content > *').__watched,
+    graphs: plots.length > 0 && plots.every(p => p.__watched === true),
+    router: window.__requests.router,
+    job: window.__requests.job,
+    progress: window.__progressShown,
+};
+"""
+
+
+def watch_page(dash_duo: DashComposite) -> None:
+    dash_duo.driver.execute_script(WATCH_PAGE)
+
+
+def watched(dash_duo: DashComposite) -> dict[str, Any]:
+    found: dict[str, Any] = dash_duo.driver.execute_script(WATCHED)
+    return found
+
+
+IN_PLACE = {"root": True, "graphs": True, "router": 0}
+
+
+def graph_selector(name: str) -> str:
+    """CSS for a graph with the dict id {"type": "hist-graph", "name": name} (Dash sorts the id's keys)."""
+    return f"""[id='{{"name":"{name}","type":"hist-graph"}}']"""
+
+
+def zoom_x(dash_duo: DashComposite, name: str) -> list[float]:
+    """Drag a zoom box across the middle of a plot, as a user does; returns the x range it shows."""
+    graph = dash_duo.find_element(graph_selector(name))
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", graph
+    )
+    drag = graph.find_element("css selector", ".nsewdrag")
+    width, height = drag.size["width"], drag.size["height"]
+    ActionChains(dash_duo.driver).move_to_element_with_offset(drag, width * 0.3, height * 0.5).click_and_hold(
+    ).move_by_offset(width * 0.1, 0).move_by_offset(width * 0.1, 0).release().perform()  # fmt: skip
+    wait_until(lambda: x_range(dash_duo, name)[1] - x_range(dash_duo, name)[0] < 4000, msg="zoomed in")
+    return x_range(dash_duo, name)
+
+
+def x_range(dash_duo: DashComposite, name: str) -> list[float]:
+    found: list[float] = dash_duo.driver.execute_script(
+        "const plot = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "return Array.from(plot._fullLayout.xaxis.range);",
+        graph_selector(name),
+    )
+    return found
+
+
+def test_apply_puts_the_slice_in_place_then_back_forward_and_reload(
     dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
 ) -> None:
     log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
@@ -174,20 +256,17 @@ def test_apply_a_slice_then_back_forward_and_reload(
     assert full["info"].endswith("(from fill-time sums stored in the file)")
     full_url = dash_duo.driver.current_url
     assert banner(dash_duo) is None
+    zoomed = zoom_x(dash_duo, FASTOR_L0)
 
     set_window(dash_duo, 5)
     type_into(dash_duo, "#ts-threshold input[type=number]", "100")
     wait_for_thumbs(dash_duo, "ts-threshold", ["100"])
+    watch_page(dash_duo)
     dash_duo.find_element("#ts-apply").click()
 
     shown = wait_for_banner(dash_duo, SLICE_5_7)
-    wait_until(
-        lambda: "?from=5&to=7&threshold=100&scale=1&group=FastOR" in dash_duo.driver.current_url,
-        msg="the URL holds the state",
-    )
-    permalink = dash_duo.driver.current_url
-    assert permalink == f"{base_url}{RUN_PAGE}?from=5&to=7&threshold=100&scale=1&group=FastOR"
-    wait_for_group(dash_duo)
+    permalink = f"{base_url}{RUN_PAGE}?from=5&to=7&threshold=100&scale=1&group=FastOR"
+    wait_until(lambda: dash_duo.driver.current_url == permalink, msg="the URL holds the state")
     wait_until(
         lambda: (l0_card(dash_duo) or {}).get("info", "").startswith("Threshold: 0.1\n"),
         "the slice's information",
@@ -199,21 +278,32 @@ def test_apply_a_slice_then_back_forward_and_reload(
     assert sliced["n"] == full["n"] == 5000, "one point per FastOR"
     assert sliced["y"] != full["y"], "the figure shows other data"
     wait_idle(dash_duo)
+    assert watched(dash_duo) == {**IN_PLACE, "job": 1, "progress": True}, "computed by the job, put in place"
+    assert x_range(dash_duo, FASTOR_L0) == zoomed, "the zoom is kept"
     assert dash_duo.find_element("#ts-message").text == ""
     assert thumb_values(dash_duo, "ts-range") == ["5", "7"], "the controls show the slice"
     assert thumb_values(dash_duo, "ts-threshold") == ["100"]
+    links = [a.get_attribute("href") for a in dash_duo.find_elements(".run-sidebar a")]
+    assert links
+    assert all("from=5&to=7&threshold=100&scale=1" in link for link in links), "the sidebar keeps the slice"
 
     dash_duo.driver.back()
     wait_until(lambda: dash_duo.driver.current_url == full_url, msg="back to the full run")
     wait_until(lambda: description(dash_duo).startswith("Full run"), msg="the full-run view")
     assert banner(dash_duo) is None
-    wait_for_group(dash_duo)
     wait_until(lambda: l0_card(dash_duo) == full, msg="the full run's figure again")
     wait_for_thumbs(dash_duo, "ts-range", ["0", "7"])
+    wait_for_thumbs(dash_duo, "ts-threshold", ["0"])
+    after_back = watched(dash_duo)
+    assert after_back["graphs"], "back is answered in place: the same graphs"
+    assert after_back["router"] == 0, "and no page render"
 
     dash_duo.driver.forward()
     wait_until(lambda: dash_duo.driver.current_url == permalink, msg="forward to the slice")
     assert wait_for_banner(dash_duo, SLICE_5_7) == shown
+    wait_until(lambda: l0_card(dash_duo) == sliced, msg="the slice's figure again")
+    wait_for_thumbs(dash_duo, "ts-range", ["5", "7"])
+    assert watched(dash_duo) == {**IN_PLACE, "job": 1, "progress": True}, "forward in place, from the cache"
 
     dash_duo.driver.get(permalink)  # a new page load of the link: drawn from the view cache at once
     dash_duo.wait_for_text_to_equal("#ts-banner", shown, timeout=WAIT)
@@ -221,6 +311,113 @@ def test_apply_a_slice_then_back_forward_and_reload(
     wait_until(lambda: l0_card(dash_duo) == sliced, msg="the slice's figure again")
     assert not progress_shown(dash_duo), "a cached slice needs no progress bar"
     assert not is_enabled(dash_duo, "#ts-cancel")
+    assert dash_duo.get_logs() == []
+
+
+def test_a_cached_slice_needs_no_job_and_reset_goes_back_in_place(
+    dash_duo: DashComposite, base_url: str, shifter: tuple[str, str], browser_app: dash.Dash
+) -> None:
+    with browser_app.server.app_context():
+        services().views.time_slice(300003, "EMC", TimeSliceRequest(4, 7, True, 0))
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
+    wait_for_group(dash_duo)
+    full = l0_card(dash_duo)
+    set_window(dash_duo, 4)
+    watch_page(dash_duo)
+    dash_duo.find_element("#ts-apply").click()
+    wait_for_banner(dash_duo, re.compile(r"^Time slice: requested 4–7 min, shown 4–7 min "))
+    wait_until(lambda: "from=4&to=7" in dash_duo.driver.current_url, msg="the URL holds the state")
+    wait_until(lambda: l0_card(dash_duo) != full, msg="the slice's figure")
+    assert watched(dash_duo) == {**IN_PLACE, "job": 0, "progress": False}, "no job, no progress bar"
+
+    type_into(dash_duo, "#ts-threshold input[type=number]", "250")
+    dash_duo.find_element("#ts-reset").click()
+    wait_until(lambda: description(dash_duo).startswith("Full run"), msg="the full run again")
+    assert dash_duo.driver.current_url == f"{base_url}{RUN_PAGE}?group={GROUP}"
+    wait_until(lambda: l0_card(dash_duo) == full, msg="the full run's figure")
+    wait_for_thumbs(dash_duo, "ts-range", ["0", "7"])
+    wait_for_thumbs(dash_duo, "ts-threshold", ["0"])
+    assert watched(dash_duo) == {**IN_PLACE, "job": 0, "progress": False}, "Reset in place too"
+    dash_duo.driver.back()
+    wait_for_banner(dash_duo, re.compile(r"^Time slice: requested 4–7 min"))
+    assert watched(dash_duo)["router"] == 0
+    assert dash_duo.get_logs() == []
+
+
+def hot_rows(dash_duo: DashComposite) -> dict[str, list[str]]:
+    """Threshold and hot-channel rows of every FastOR plot on the page, by histogram."""
+    found: dict[str, list[str]] = dash_duo.driver.execute_script(
+        """
+        const rows = {};
+        for (const span of document.querySelectorAll('[id*="hist-info-row"]')) {
+            const id = JSON.parse(span.id);
+            if (id.label !== 'Threshold' && id.label !== 'Fast OR Hot Channels ID') continue;
+            (rows[id.name] = rows[id.name] || []).push(span.textContent);
+        }
+        return rows;
+        """
+    )
+    return found
+
+
+def threshold_marks(dash_duo: DashComposite) -> dict[str, str]:
+    """Where each drawn FastOR plot shows its threshold: a line's height, or the note's text."""
+    found: dict[str, str] = dash_duo.driver.execute_script(
+        """
+        const marks = {};
+        for (const plot of document.querySelectorAll('#run-page-main .js-plotly-plot')) {
+            const layout = plot._fullLayout;
+            const line = (layout.shapes || []).find(s => s.name === 'hot-channel-threshold');
+            const note = (layout.annotations || []).find(a => a.name === 'hot-channel-threshold');
+            const name = JSON.parse(plot.closest('[id*="hist-graph"]').id).name;
+            if (line || note) marks[name] = line ? String(line.y0) : note.text;
+        }
+        return marks;
+        """
+    )
+    return found
+
+
+def test_the_threshold_what_if_lists_live_what_apply_lists(
+    dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
+) -> None:
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
+    wait_for_group(dash_duo)
+    defaults = hot_rows(dash_duo)
+    assert len(defaults) == 6, "FastOR L0/L1, plain, Amp and LargeAmp"
+    assert defaults[FASTOR_L0] == ["0.01", HOT_LIST]
+    assert threshold_marks(dash_duo)[FASTOR_L0] == "0.01"
+    watch_page(dash_duo)
+
+    thumb = thumbs(dash_duo, "ts-threshold")[0]
+    for _ in range(3):
+        thumb.send_keys(Keys.ARROW_RIGHT)
+    wait_for_thumbs(dash_duo, "ts-threshold", ["3"])
+    wait_until(
+        lambda: hot_rows(dash_duo)[FASTOR_L0][0].startswith("0.003"), msg="the list follows the slider"
+    )
+    wait_until(lambda: threshold_marks(dash_duo)[FASTOR_L0] == "0.003", msg="and the line")
+    live = hot_rows(dash_duo)
+    assert live[FASTOR_L0][0] == "0.003 (what-if: Apply computes the slice)"
+    amp = "EMCTRQA_histFastORL0Amp"  # per event ~0.01 a FastOR: the user's thresholds are far lower
+    assert defaults[amp] == ["10000", HOT_LIST], "its own default threshold"
+    assert live[amp][0] == "0.003 (what-if: Apply computes the slice)"
+    assert len(live[amp][1].split(", ")) > 1000, "most FastORs are above 0.003"
+    assert watched(dash_duo) == {**IN_PLACE, "job": 0, "progress": False}, "no job, no server round trip"
+    assert dash_duo.driver.current_url.endswith(f"?group={GROUP}"), "nothing applied yet"
+
+    type_into(dash_duo, "#ts-threshold input[type=number]", "150")  # the number box moves it too
+    wait_until(lambda: hot_rows(dash_duo)[FASTOR_L0][0].startswith("0.15 "), msg="the box's value")
+    what_if = {name: rows[1] for name, rows in hot_rows(dash_duo).items()}
+    marks = threshold_marks(dash_duo)
+    assert marks[FASTOR_L0] == "0.15"
+
+    dash_duo.find_element("#ts-apply").click()  # the full run with threshold 150: computed, then in place
+    wait_for_banner(dash_duo, re.compile(r"^Time slice: requested 0–7 min, shown 0–7 min .*threshold 150$"))
+    wait_until(lambda: hot_rows(dash_duo)[FASTOR_L0][0] == "0.15", msg="applied: no what-if note")
+    applied = {name: rows[1] for name, rows in hot_rows(dash_duo).items()}
+    assert applied == what_if, "the what-if listed exactly what Apply lists"
+    assert threshold_marks(dash_duo) == marks
     assert dash_duo.get_logs() == []
 
 
@@ -317,4 +514,50 @@ def test_cancel_keeps_the_old_view(
     assert l0_card(dash_duo) == old_figure
     assert dash_duo.driver.current_url == f"{base_url}{RUN_PAGE}{first}"
     assert dash_duo.find_element("#ts-message").text == ""
+    assert dash_duo.get_logs() == []
+
+
+def test_a_job_the_user_moved_on_from_does_not_take_the_page_over(
+    dash_duo: DashComposite, start_app: Callable[..., dash.Dash], shifter: tuple[str, str]
+) -> None:
+    app = start_app(slice_delay_seconds=5.0)  # every slice computed takes 5 s more: time to move on
+    with app.server.app_context():
+        services().views.time_slice(300003, "EMC", TimeSliceRequest(2, 7, True, 0))
+    base_url = str(dash_duo.server.url)
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
+    wait_for_group(dash_duo, plots=2)
+
+    # Back within the page while a job runs: the earlier state in place, the job cancelled.
+    set_window(dash_duo, 2)
+    dash_duo.find_element("#ts-apply").click()  # cached: in place at once
+    first = wait_for_banner(dash_duo, re.compile(r"^Time slice: requested 2–7 min"))
+    wait_idle(dash_duo)
+    set_window(dash_duo, 5)
+    dash_duo.find_element("#ts-apply").click()
+    wait_until(lambda: is_enabled(dash_duo, "#ts-cancel"), msg="the second job runs")
+    dash_duo.driver.back()
+    wait_until(lambda: description(dash_duo).startswith("Full run"), msg="back to the full run, in place")
+    wait_idle(dash_duo)
+    wait_until(lambda: not live_jobs(), msg="the job was cancelled")
+    with app.server.app_context():
+        assert services().views.cached_time_slice(300003, "EMC", TimeSliceRequest(5, 7, True, 0)) is None
+    assert dash_duo.driver.current_url == f"{base_url}{RUN_PAGE}?group={GROUP}"
+    dash_duo.driver.forward()
+    assert wait_for_banner(dash_duo, re.compile(r"^Time slice: requested 2–7 min")) == first
+
+    # Another group while a job runs: the finished job's result is dropped there.
+    set_window(dash_duo, 4)
+    dash_duo.find_element("#ts-apply").click()
+    wait_until(lambda: is_enabled(dash_duo, "#ts-cancel"), msg="a job runs")
+    link = dash_duo.driver.find_element("link text", "EMCal cluster level")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", link)
+    link.click()
+    dash_duo.wait_for_text_to_equal("#run-page-main h4", "EMCal cluster level", timeout=WAIT)
+    other = dash_duo.driver.current_url
+    assert "group=EMCal+cluster+level" in other
+    wait_until(lambda: not live_jobs(), msg="the job has ended (finished or cancelled by the navigation)")
+    wait_idle(dash_duo)
+    assert dash_duo.driver.current_url == other
+    assert banner(dash_duo) == first, "the group keeps the slice its link carried, not the late job's"
+    assert dash_duo.find_element("#run-page-main h4").text == "EMCal cluster level"
     assert dash_duo.get_logs() == []

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from flask_login import login_user
 from werkzeug.test import TestResponse
 
+from dashboard import hot_channels
 from dashboard import time_slice_panel as ts
 from dashboard.auth import SessionUser
 from dashboard.callbacks.time_slices import job, job_result, slice_href, validate
@@ -369,8 +370,10 @@ def test_the_job_reports_progress_and_returns_only_the_new_data() -> None:
     assert all("from=5&to=7&threshold=0&scale=1" in link for link in links), "the sidebar keeps the slice"
 
     l0 = assigned(result["graphs"][FASTOR_L0])
-    assert set(l0) == {"data", "layout"}
-    assert l0["layout"]["uirevision"] == FASTOR_L0, "the same uirevision: Plotly keeps the user's zoom"
+    assert l0["layout.uirevision"] == FASTOR_L0, "the same uirevision: Plotly keeps the user's zoom"
+    assert {"layout.xaxis.title", "layout.yaxis.title", "layout.shapes", "layout.annotations"} <= set(l0)
+    assert not any(key in ("layout", "layout.xaxis", "layout.yaxis") for key in l0), "axes hold the zoom"
+    assert [s["name"] for s in l0["layout.shapes"]] == [hot_channels.MARK], "the threshold line"
     assert l0["data"][0]["y"]["dtype"] == "f4", "numpy arrays as Plotly typed arrays"
     assert typed_arrays_only(result["graphs"]) == []
 
@@ -581,3 +584,61 @@ def test_reset_over_http_puts_the_full_run_in_place_with_the_defaults(client: Fl
     assert result["href"] == "/runs/300003/EMC?group=FastOR"
     assert result["controls"] == {"range": [0, RUN_LENGTH], "threshold": 0, "scale": True}
     assert "Threshold: 0.01" in text_of_json(result["info"][FASTOR_L0])
+
+
+def test_graphs_mounted_while_a_result_was_on_its_way_are_refreshed(
+    client: FlaskClient, fresh_app: dash.Dash
+) -> None:
+    """A lazy plot scrolled into view during a job was drawn for the old state: it asks again by name."""
+    with fresh_app.server.app_context():
+        services().views.time_slice(HOT_RUN, "EMC", TimeSliceRequest(5, 7, True, 100))
+    permalink = "/runs/300003/EMC?from=5&to=7&threshold=100&scale=1&group=FastOR"
+    address = {"search": permalink.split("?")[1], "names": ["EMCTRQA_histFastORL1"], "refresh": True, "at": 2}
+    values = {f"{ts.SHOW}.data": address, f"{run_page.QUERY}.data": {**CONTEXT, "href": permalink}}
+    answer = answer_of(fire(client, f"{ts.SHOW}.data", {**values, **mounted([FASTOR_L0])}))
+    result = result_of(answer)
+    assert result is not None
+    assert result["refresh"] is True
+    assert list(result["graphs"]) == ["EMCTRQA_histFastORL1"], "only the graphs asked for"
+    assert result["from"] == permalink, "dropped unless the page still shows this state"
+    assert result["push"] is False
+
+
+# -- the diskcache manager: collecting a finished job's result costs no extra second -------------------------
+
+
+def test_a_finished_job_forked_by_another_worker_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zombie only its parent (another gunicorn worker) can reap: Dash waited 1 s for it every time."""
+    import subprocess
+    import sys
+    import time
+
+    import diskcache
+    import psutil
+
+    from dashboard.jobs import DiskcacheJobs
+
+    jobs = DiskcacheJobs(diskcache.Cache(str(tmp_path / "jobs")))
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead = psutil.Process(finished.pid)
+    for _ in range(1000):  # not reaped: this test is its parent, and waits for no one yet
+        if dead.status() == psutil.STATUS_ZOMBIE:
+            break
+        time.sleep(0.01)
+    assert dead.status() == psutil.STATUS_ZOMBIE
+
+    def no_waiting(*_args: object) -> None:
+        raise AssertionError("waited for a dead process")
+
+    monkeypatch.setattr(psutil.Process, "wait", no_waiting)
+    jobs.terminate_job(str(finished.pid))
+    monkeypatch.undo()
+    assert finished.wait(timeout=5) == 0, "its parent reaps it"
+
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    jobs.terminate_job(str(running.pid))
+    assert not psutil.pid_exists(running.pid), "a running job is killed (and, being ours, reaped)"
+    jobs.terminate_job(None)
+    jobs.terminate_job(str(running.pid))  # gone: nothing to do
