@@ -141,7 +141,9 @@ def context_of(view: SubsystemView, context: Mapping[str, Any]) -> dict[str, Any
         **context,
         "slice": request is not None,
         "request": asdict(request) if request is not None else None,
-        "href": page.state_href(view, context.get("group"), context.get("hist")),
+        "href": page.state_href(
+            view, context.get("group"), context.get("hist"), problems=bool(context.get("problems", False))
+        ),
     }
 
 
@@ -178,13 +180,14 @@ def in_place(
     wanted = set(names) if names is not None else None
     drawn = [(h, c) for h, c in shown_histograms(view, context) if wanted is None or h.name in wanted]
     new_context = context_of(view, context)
+    verdicts = page.view_verdicts(view)  # the slice's own checks, for the information panels
     return {
         "kind": "patch",
         "from": source,
         "push": push,
         "href": new_context["href"],
         "graphs": {h.name: figure_patch(h, compact) for h, compact in drawn},
-        "info": {h.name: page.information_block(h) for h, _ in drawn},
+        "info": {h.name: page.information_block(h, verdicts.get(h.name, (None, None))[1]) for h, _ in drawn},
         "parts": {
             page.DESCRIPTION: page.description(view, group, hist),
             page.SIDEBAR: page.sidebar(

@@ -126,7 +126,10 @@ def view_verdicts(view: SubsystemView) -> Verdicts:
         request = slice_of(view)
         assert request is not None
         newest = svc.catalog.run(view.run_number).subsystem(view.subsystem).files[-1].path
-        key = (view.run_number, view.subsystem, request, newest)
+        # The data folder is part of the key: one process can serve several (tests, or a reconfigured app).
+        reference = svc.catalog.reference_for(view.subsystem, view.run_number)
+        ref = None if reference is None else (reference.reference_run, reference.set_at)  # a new one: recheck
+        key = (str(svc.settings.data_path), view.run_number, view.subsystem, request, newest, ref)
         if key not in _SLICE_VERDICTS:
             results = svc.views.slice_checks(view.run_number, view.subsystem, request)
             if len(_SLICE_VERDICTS) >= _SLICE_VERDICTS_KEPT:
