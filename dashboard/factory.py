@@ -39,9 +39,9 @@ _INDEX = """<!DOCTYPE html>
 def background_manager(settings: Settings) -> dash.DiskcacheManager | dash.CeleryManager:
     """Diskcache in the instance folder (shared by every gunicorn worker on the host), or Celery + Redis."""
     if settings.celery_broker_url:
-        from dashboard.jobs import celery_app
+        from dashboard.jobs import CeleryJobs, celery_app
 
-        return dash.CeleryManager(celery_app(settings.celery_broker_url))
+        return CeleryJobs(celery_app(settings.celery_broker_url))
     import diskcache
 
     directory = settings.instance_path / "jobs"

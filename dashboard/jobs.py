@@ -1,5 +1,5 @@
-"""Background-callback managers: diskcache on one host (one result no longer costs a second when another
-gunicorn worker forked the job), Celery across hosts (SPEC §12)."""
+"""Background-callback managers: diskcache on one host, Celery across hosts (SPEC §12), each without a
+cost Dash's own adds when a finished job's result is collected."""
 
 from __future__ import annotations
 
@@ -36,6 +36,19 @@ class DiskcacheJobs(dash.DiskcacheManager):
             except psutil.NoSuchProcess:
                 return
             _wait_dead(process, JOB_EXIT_SECONDS)
+
+
+class CeleryJobs(dash.CeleryManager):
+    """Dash's Celery manager, but a finished task is left to finish.
+
+    Once the result is in the backend the task's function has returned; Dash still sends the worker a
+    terminate for it, which with prompt polls reaches the worker while it is completing the task and
+    kills the pool process it ran in (the worker logs "Terminating", not "succeeded", and forks a new
+    one). A task is terminated only when the user cancels it.
+    """
+
+    def get_result(self, key: Any, job: Any) -> Any:
+        return super().get_result(key, None)
 
 
 def _kill(process: psutil.Process) -> None:

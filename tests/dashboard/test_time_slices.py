@@ -642,3 +642,21 @@ def test_a_finished_job_forked_by_another_worker_is_not_waited_for(
     assert not psutil.pid_exists(running.pid), "a running job is killed (and, being ours, reaped)"
     jobs.terminate_job(None)
     jobs.terminate_job(str(running.pid))  # gone: nothing to do
+
+
+def test_a_finished_celery_task_is_not_terminated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Terminating it raced the worker completing it: the pool process it ran in was killed each time."""
+    import json
+
+    from dashboard.jobs import CeleryJobs, celery_app
+
+    jobs = CeleryJobs(celery_app("redis://127.0.0.1:1/0"))  # never connected: the backend is replaced
+    stored = {"result-key": json.dumps({"kind": "patch"})}
+    terminated: list[object] = []
+    monkeypatch.setattr(jobs.handle.backend, "get", stored.get)
+    monkeypatch.setattr(jobs.handle.backend, "delete", lambda key: stored.pop(key, None))
+    monkeypatch.setattr(jobs.handle.control, "terminate", terminated.append)
+    assert jobs.get_result("result-key", "task-id") == {"kind": "patch"}
+    assert terminated == []
+    jobs.terminate_job("task-id")  # what Cancel does
+    assert terminated == ["task-id"]
