@@ -1,14 +1,17 @@
-"""Browser: time slice "slider release → updated figures" for the largest EMC group, in headless Chromium.
+"""Browser: time slice "slider release → updated figures" for the EMC FastOR group, in headless Chromium.
 
 The app runs as in production: `overwatch serve` (gunicorn, 2 workers, diskcache jobs in the instance
 folder) on a 40-minute demo run, ingested (decoded arrays on disk). The window is set with the range's
 number boxes (10–30 min), then the clock starts at the Apply click and stops, in the page itself
-(``performance.now()``, checked every 5 ms), when the banner names the slice and every plot of the
-group holds new data: background job, polls, permalink navigation, page re-render, figure transfer
-and drawing.
+(``performance.now()``, checked every 5 ms), when the banner names the slice and the plots hold new
+data: "visible" when every plot in the 1920×1080 window at the click does, "all" when every plot of the
+group does. That covers the background job, polls, the result's transfer and Plotly's drawing (and, in
+the code before issue 10, the permalink navigation and the page re-render).
 
 * cold: a new window each time, the view cache emptied just before Apply (the slice is computed);
 * cached: the same window again, back to the full run, then the same window applied once more.
+* threshold what-if: right-arrow steps of the threshold slider's thumb; each step is timed from the key
+  event to every visible FastOR plot's threshold line and hot-channel list showing the new value.
 
 Run: ``cd benchmarks && ../.venv/bin/python bench_slider_browser.py``
 """
@@ -46,28 +49,38 @@ from overwatch_core.settings import Settings
 from overwatch_core.users import UserStore
 
 REPEAT = 7
+WHAT_IF_STEPS = 15
 WINDOW = (10, 30)
+GROUP = "FastOR"  # the issue's target group; FastOR L0/L1 are also where the hot channels are
 USER, PASSWORD = "bench", "bench-password"
 WAIT = 120.0
 
-#: Start the clock, click Apply, and stop the clock when the banner shows the slice and every plot's
-#: data differs from what it showed before (each plot is checked by reference to its arrays as sent).
+#: Start the clock, click Apply, and stop it when the banner shows the slice and the plots' data differ
+#: from what they showed before (each plot is checked by reference to its arrays as sent, and drawn):
+#: "visible" for the plots in the window at the click, "total" for all of them.
 APPLY_AND_TIME = """
 const expected = arguments[0], prefix = arguments[1];
-const arrays = () => Array.from(document.querySelectorAll('#run-page-main .js-plotly-plot')).map(
+const plotsNow = () => Array.from(document.querySelectorAll('#run-page-main .js-plotly-plot'));
+const arrays = () => plotsNow().map(
     p => (p.data || []).map(t => {
         const v = t.z || t.y;
         return v && v.bdata ? v.bdata : JSON.stringify(v);
     }));
 const before = arrays();
-const done = () => {
+const visible = plotsNow().map(p => {
+    const box = p.getBoundingClientRect();
+    return box.bottom > 0 && box.top < window.innerHeight;
+});
+const updated = (which) => {
     const banner = document.getElementById('ts-banner');
     if (!banner || !banner.textContent.startsWith(prefix)) return false;
-    const plots = document.querySelectorAll('#run-page-main .js-plotly-plot');
+    const plots = plotsNow();
     if (plots.length !== expected) return false;
-    for (const p of plots) if (!p._fullLayout || !p._fullData || !p._fullData.length) return false;
     const now = arrays();
     for (let i = 0; i < expected; i++) {
+        if (!which(i)) continue;
+        const p = plots[i];
+        if (!p._fullLayout || !p._fullData || !p._fullData.length) return false;
         if (!before[i] || now[i].length !== before[i].length) continue;
         if (now[i].every((v, j) => v === before[i][j])) return false;
     }
@@ -86,9 +99,48 @@ const timer = setInterval(() => {
     step('url', location.search.includes('from='));
     const banner = document.getElementById('ts-banner');
     step('banner', banner && banner.textContent.startsWith(prefix));
-    if (done()) { window.__sliceMs = performance.now() - started; clearInterval(timer); }
+    step('visible', updated(i => visible[i]));
+    if (updated(() => true)) { window.__sliceMs = performance.now() - started; clearInterval(timer); }
 }, 5);
 document.getElementById('ts-apply').click();
+"""
+
+#: The what-if clock: armed before a key press on the threshold thumb (the listener takes the time of the
+#: keydown), stopped when every visible FastOR plot shows the new threshold (line or note, as drawn by
+#: Plotly) and its hot-channel row has been rewritten for it.
+WHAT_IF_ARM = """
+const plots = () => Array.from(document.querySelectorAll('#run-page-main .hist-card')).filter(card => {
+    const box = card.getBoundingClientRect();
+    return box.bottom > 0 && box.top < window.innerHeight
+        && card.querySelector('[id*="Fast OR Hot Channels ID"]');
+});
+const mark = (card) => {
+    const gd = card.querySelector('.js-plotly-plot');
+    const layout = gd && gd._fullLayout;
+    if (!layout) return null;
+    const shape = (layout.shapes || []).find(s => s.name === 'hot-channel-threshold');
+    if (shape) return String(shape.y0);
+    const note = (layout.annotations || []).find(a => a.name === 'hot-channel-threshold');
+    return note ? note.text : null;
+};
+window.__whatIf = null;
+const thumb = document.querySelector('#ts-threshold .dash-slider-thumb');
+thumb.addEventListener('keydown', () => {
+    const started = performance.now();
+    const k = Number(thumb.getAttribute('aria-valuenow')) + 1, text = String(k / 1000);
+    const cards = plots();
+    const done = () => cards.length > 0 && cards.every(card => {
+        const row = card.querySelector(`[id*='"label":"Threshold"']`);
+        const drawn = mark(card);
+        return row && row.textContent.startsWith(text) && drawn !== null
+            && (drawn === text || drawn.includes('threshold ' + text + ' '));
+    });
+    const timer = setInterval(() => {
+        if (!done()) return;
+        window.__whatIf = {ms: performance.now() - started, plots: cards.length};
+        clearInterval(timer);
+    }, 2);
+}, {capture: true, once: true});
 """
 
 
@@ -98,8 +150,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def largest_group(settings: Settings) -> tuple[str, int, int, dict[str, tuple[int, int]]]:
-    """The EMC group with the most figure JSON (grid groups drawn compact): name, bytes, histograms."""
+def group_sizes(settings: Settings) -> dict[str, tuple[int, int]]:
+    """Figure JSON and histograms of every EMC group (grid groups drawn compact)."""
     dash._pages.PAGE_REGISTRY.clear()
     app = create_app(settings)
     with app.server.test_request_context("/"):
@@ -111,8 +163,7 @@ def largest_group(settings: Settings) -> tuple[str, int, int, dict[str, tuple[in
             )
             for g in view.groups
         }
-    name = max(sizes, key=lambda group: sizes[group][0])
-    return name, sizes[name][0], sizes[name][1], sizes
+    return sizes
 
 
 def serve(settings: Settings, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -184,17 +235,27 @@ def log_in(driver: webdriver.Chrome, base_url: str) -> None:
     wait(driver, "return document.getElementById('run-list-summary')")
 
 
-def drawn(driver: webdriver.Chrome, plots: int, full_run: bool) -> None:
-    """The group's plots are all drawn; the full-run view (no banner) when asked."""
-    wait(
+def drawn(driver: webdriver.Chrome, plots: int, full_run: bool) -> int:
+    """The group's cards are there and every card in the window shows its drawn plot (a page with lazy plots
+    draws the others as they scroll into view); the full-run view (no banner) when asked. Returns how many
+    plots are mounted."""
+    mounted = wait(
         driver,
-        """const plots = document.querySelectorAll('#run-page-main .js-plotly-plot');
+        """const cards = Array.from(document.querySelectorAll('#run-page-main .hist-card'));
+        const inWindow = cards.filter(c => {
+            const box = c.getBoundingClientRect();
+            return box.bottom > 0 && box.top < window.innerHeight;
+        });
+        const plots = Array.from(document.querySelectorAll('#run-page-main .js-plotly-plot'));
         const banner = document.getElementById('ts-banner');
-        return plots.length === arguments[0] && Array.from(plots).every(p => p._fullLayout)
-            && (!arguments[1] || (!banner && !!document.getElementById('view-description')));""",
+        const ready = cards.length === arguments[0] && plots.every(p => p._fullLayout)
+            && inWindow.every(c => c.querySelector('.js-plotly-plot'))
+            && (!arguments[1] || (!banner && !!document.getElementById('view-description')));
+        return ready && plots.length;""",
         plots,
         full_run,
     )
+    return int(mounted)  # type: ignore[call-overload]
 
 
 def set_window(driver: webdriver.Chrome) -> None:
@@ -223,20 +284,39 @@ def apply_and_time(driver: webdriver.Chrome, plots: int) -> dict[str, float]:
     return {**{name: float(ms) for name, ms in steps.items()}, "total": total}
 
 
-STEPS = ("running", "idle", "url", "banner", "total")
+STEPS = ("running", "idle", "url", "banner", "visible", "total")
+
+
+def spread(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{statistics.median(values):.0f} ms (min {low:.0f}, max {high:.0f}, n={len(values)})"
 
 
 def summary(runs: list[dict[str, float]]) -> str:
-    totals = [run["total"] for run in runs]
+    visible = [run["visible"] for run in runs if "visible" in run]
     medians = ", ".join(
         f"{name} {statistics.median(run[name] for run in runs if name in run):.0f}"
         for name in STEPS
         if any(name in run for run in runs)
     )
     return (
-        f"{statistics.median(totals):.0f} ms (min {min(totals):.0f}, max {max(totals):.0f}, "
-        f"n={len(totals)}); medians of the steps in ms: {medians}"
+        f"visible plots {spread(visible)}, all plots {spread([run['total'] for run in runs])}; "
+        f"medians of the steps in ms: {medians}"
     )
+
+
+def what_if_steps(driver: webdriver.Chrome) -> list[float] | None:
+    """Milliseconds per threshold step (right arrow on the thumb), or None without a what-if (old code)."""
+    if not driver.execute_script("return !!(window.dash_clientside && window.dash_clientside.time_slices)"):
+        return None
+    thumb = driver.find_element(By.CSS_SELECTOR, "#ts-threshold .dash-slider-thumb")
+    times = []
+    for _ in range(WHAT_IF_STEPS):
+        driver.execute_script(WHAT_IF_ARM)
+        thumb.send_keys(Keys.ARROW_RIGHT)
+        step = wait(driver, "return window.__whatIf")
+        times.append(float(step["ms"]))  # type: ignore[index]
+    return times
 
 
 def main() -> None:
@@ -246,11 +326,12 @@ def main() -> None:
     catalog = Catalog.connect(settings.catalog_url, zone(settings.timezone))
     UserStore(catalog, rounds=4).add(USER, PASSWORD, "shifter")
     catalog.close()
-    group, size, plots, sizes = largest_group(settings)
+    sizes = group_sizes(settings)
+    group, (size, plots) = GROUP, sizes[GROUP]
     print(f"demo run {BENCH_RUN} ingested and app checked in {time.perf_counter() - started:.0f} s")
-    most = max(sizes, key=lambda name: sizes[name][1])
-    print(f"largest EMC group by figure JSON: {group!r}, {size / 1e3:.0f} kB, {plots} histograms")
-    print(f"(most histograms: {most!r} with {sizes[most][1]}, {sizes[most][0] / 1e3:.0f} kB)")
+    largest = max(sizes, key=lambda name: sizes[name][0])
+    print(f"EMC group {group!r}: {size / 1e3:.0f} kB figure JSON, {plots} histograms")
+    print(f"(largest by figure JSON: {largest!r} with {sizes[largest][0] / 1e3:.0f} kB)")
 
     views = diskcache.Cache(str(settings.cache_path / "views"))
     process, base_url = serve(settings, folder)
@@ -267,23 +348,29 @@ def main() -> None:
             driver.close()
             driver.switch_to.window(new)
             driver.get(page)
-            drawn(driver, plots, full_run=True)
+            mounted = drawn(driver, plots, full_run=True)
             set_window(driver)
             views.clear()
-            cold.append(apply_and_time(driver, plots))
+            cold.append(apply_and_time(driver, mounted))
         cached = []
         for _ in range(REPEAT):
             driver.back()
-            drawn(driver, plots, full_run=True)
+            mounted = drawn(driver, plots, full_run=True)
             set_window(driver)
-            cached.append(apply_and_time(driver, plots))
+            cached.append(apply_and_time(driver, mounted))
+        what_if = what_if_steps(driver)
         logs = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     finally:
         driver.quit()
         stop(process)
-    print(f"Apply → banner and all {plots} figures updated, window {WINDOW[0]}–{WINDOW[1]} min of 39:")
+    window = f"{WINDOW[0]}–{WINDOW[1]} min of 39"
+    print(f"Apply → banner and figures, window {window} ({mounted} of {plots} plots drawn with the page):")
     print(f"  cold (new window, view cache empty): {summary(cold)}")
     print(f"  cached (same window again):          {summary(cached)}")
+    if what_if is None:
+        print("  threshold what-if: not in this version")
+    else:
+        print(f"  threshold what-if, one slider step → visible FastOR plots and lists: {spread(what_if)}")
     print(f"  browser console errors: {len(logs)}")
     for entry in logs[:3]:
         print(f"    {entry['message'][:300]}")
