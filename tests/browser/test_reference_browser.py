@@ -1,5 +1,6 @@
 """Reference runs in headless Chromium: an expert makes a run the reference from the run page and sees the
-confirmation; a shifter then sees that reference and no button. The console stays empty."""
+confirmation, then switches the overlay on: the reference and the ratio panel are drawn; a shifter then
+sees that reference and no button, and can compare too. The console stays empty."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def test_an_expert_marks_the_reference_and_a_shifter_has_no_button(
     )
     dash_duo.wait_for_text_to_equal(f"#{run_page.REFERENCE}", f"Reference: run {RUN} (set by erin)")
     assert dash_duo.get_logs() == []
+    compare_with_the_reference(dash_duo, base_url)
 
     dash_duo.driver.delete_all_cookies()
     log_in(dash_duo, base_url, *shifter)
@@ -59,4 +61,27 @@ def test_an_expert_marks_the_reference_and_a_shifter_has_no_button(
     dash_duo.wait_for_text_to_equal(f"#{run_page.REFERENCE}", f"Reference: run {RUN} (set by erin)")
     until(lambda: dash_duo.find_elements("#run-page-main .hist-card"), timeout=15, msg="the page is drawn")
     assert dash_duo.find_elements(f"#{run_page.MAKE_REFERENCE}") == []
+    assert dash_duo.get_logs() == []
+    compare_with_the_reference(dash_duo, base_url)
+
+
+FASTOR = "EMCTRQA_histFastORL0"
+
+
+def compare_with_the_reference(dash_duo: DashComposite, base_url: str) -> None:
+    """On a 1D histogram's page the overlay switch draws the reference (a legend entry) and the ratio
+    panel (plotly's third subplot); the address keeps ``ref=1``; switching it off removes both."""
+    dash_duo.driver.get(f"{base_url}/runs/{RUN}/EMC?hist={FASTOR}")
+    switch = dash_duo.wait_for_element(f"#{run_page.OVERLAY}")
+    assert switch.text == "Reference overlay: off"
+    assert not dash_duo.find_elements("#run-page-main .subplot.x3y3")
+    switch.click()
+    dash_duo.wait_for_text_to_equal(f"#{run_page.OVERLAY}", "Reference overlay: on")
+    until(lambda: dash_duo.find_elements("#run-page-main .subplot.x3y3"), timeout=20, msg="the ratio panel")
+    legend = dash_duo.wait_for_element("#run-page-main .legend")
+    assert f"reference run {RUN} (same events)" in legend.text
+    assert "ref=1" in dash_duo.driver.current_url
+    dash_duo.find_element(f"#{run_page.OVERLAY}").click()
+    dash_duo.wait_for_text_to_equal(f"#{run_page.OVERLAY}", "Reference overlay: off")
+    until(lambda: not dash_duo.find_elements("#run-page-main .subplot.x3y3"), timeout=20, msg="plain again")
     assert dash_duo.get_logs() == []
