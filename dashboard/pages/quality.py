@@ -43,6 +43,12 @@ def quality_href(run_number: int, subsystem: str) -> str:
     return f"/runs/{run_number}/{subsystem}/quality"
 
 
+def problems_href(run_number: int, subsystem: str, cell: Cell) -> str:
+    """Where a cell leads: the run page with only its Bad and Medium histograms, or the whole page."""
+    href = f"/runs/{run_number}/{subsystem}"
+    return href + "?problems=1" if cell.bad or cell.medium else href
+
+
 def verdict_badge(cell: Cell, stale: bool = False, large: bool = False) -> dbc.Badge:
     """The cell's verdict with its Bad/Medium counts; grey with "stale" when an ongoing run went quiet."""
     counts = [f"{cell.bad} Bad"] * bool(cell.bad) + [f"{cell.medium} Medium"] * bool(cell.medium)
@@ -84,7 +90,7 @@ def overview_table(large: bool = False) -> html.Div:
                 tds.append(html.Td("–", className="text-muted"))
                 continue
             badge = verdict_badge(cell, _stale(run.run_number, name, ongoing, now), large)
-            tds.append(html.Td(dcc.Link(badge, href=quality_href(run.run_number, name))))
+            tds.append(html.Td(dcc.Link(badge, href=problems_href(run.run_number, name, cell))))
         rows.append(html.Tr(tds, id=f"quality-row-{run.run_number}"))
     table = dbc.Table(
         [header, html.Tbody(rows)], size="sm", className="align-middle" + (" fs-3" if large else "")
@@ -117,7 +123,7 @@ def layout(bigscreen: str | None = None, **ignored: object) -> html.Div:
                 [
                     "Worst verdict of each subsystem's newest file (the run so far), with its Bad and Medium "
                     "histograms; grey when an ongoing run's subsystem sent nothing for "
-                    f"{STALE_MINUTES} min. A cell opens the run's problems. ",
+                    f"{STALE_MINUTES} min. A cell opens the run page with its Bad and Medium histograms. ",
                     dcc.Link("Big-screen mode", href=f"{PATH}?bigscreen=1"),
                 ],
                 className="text-muted",

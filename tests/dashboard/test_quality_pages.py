@@ -45,7 +45,9 @@ def test_overview_cells_are_the_worst_verdicts_and_open_the_problems(
     assert "Bad (" in hot
     assert text(by_id(page, "quality-row-300000")).count("Good") == 3
     targets = {href for href in links(by_id(page, "quality-row-300003")).values()}
-    assert "/runs/300003/EMC/quality" in targets
+    assert "/runs/300003/EMC?problems=1" in targets
+    clean = [c.href for c in walk(by_id(page, "quality-row-300000")) if isinstance(c, dcc.Link)]
+    assert "/runs/300000/EMC" in clean  # nothing wrong: the whole page
     assert "/quality?bigscreen=1" in links(page).values()
 
 
