@@ -13,6 +13,7 @@ from flask_login import current_user
 from dashboard import time_slice_panel as ts
 from dashboard.auth import ensure_role
 from dashboard.pages import run_page as page
+from dashboard.reference_overlay import Compare
 from dashboard.services import services
 from overwatch_core.errors import OverwatchError
 from overwatch_core.processing import Processor
@@ -38,7 +39,8 @@ def refreshed(context: dict[str, Any], shown: str) -> tuple[object, ...]:
         if not context.get("slice"):  # a time slice the user chose stays on screen
             view = svc.views.full_run(run_number, name)
             group, hist = context.get("group"), context.get("hist")
-            content = page.body(run_number, name, group, hist, view, bool(context.get("problems")))
+            compare = Compare.from_context(context)
+            content = page.body(run_number, name, group, hist, view, bool(context.get("problems")), compare)
     except OverwatchError:
         return unchanged
     length = sub.run_length_minutes

@@ -23,6 +23,7 @@ from dash import ALL, ClientsideFunction, Input, Output, Patch, State, html, no_
 from dashboard import figures, hot_channels
 from dashboard import time_slice_panel as ts
 from dashboard.pages import run_page as page
+from dashboard.reference_overlay import Compare, Comparison, comparison_for
 from dashboard.services import services
 from overwatch_core.errors import OverwatchError
 from overwatch_core.subsystems.base import ProcessedHistogram
@@ -101,7 +102,9 @@ def shown_histograms(
 OPTIONAL_LISTS = ("annotations", "shapes")
 
 
-def figure_patch(hist: ProcessedHistogram, compact: bool) -> dict[str, Any]:
+def figure_patch(
+    hist: ProcessedHistogram, compact: bool, comparison: Comparison | None = None
+) -> dict[str, Any]:
     """A Patch of a mounted graph: new data, and the layout but its axes, numpy arrays as typed arrays.
 
     Of the axes only the titles are replaced (a scaled axis says "per event"): Plotly writes a zoom into
@@ -110,8 +113,8 @@ def figure_patch(hist: ProcessedHistogram, compact: bool) -> dict[str, Any]:
     ``meta``) is replaced whole.
     """
     try:
-        fig = hot_channels.with_threshold_mark(figures.figure(hist, compact=compact), hist)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        fig = page.draw(hist, compact=compact, comparison=comparison)
+    except page.DRAWING_ERRORS as exc:
         log.exception("drawing %s failed", hist.name)
         fig = figures.empty_figure(f"Drawing error: {hist.pretty_name}: {exc}")
     drawn = fig.to_dict()  # numpy arrays become {"dtype", "bdata"} here, not JSON lists
@@ -142,7 +145,11 @@ def context_of(view: SubsystemView, context: Mapping[str, Any]) -> dict[str, Any
         "slice": request is not None,
         "request": asdict(request) if request is not None else None,
         "href": page.state_href(
-            view, context.get("group"), context.get("hist"), problems=bool(context.get("problems", False))
+            view,
+            context.get("group"),
+            context.get("hist"),
+            problems=bool(context.get("problems", False)),
+            compare=Compare.from_context(context),
         ),
     }
 
@@ -181,17 +188,26 @@ def in_place(
     drawn = [(h, c) for h, c in shown_histograms(view, context) if wanted is None or h.name in wanted]
     new_context = context_of(view, context)
     verdicts = page.view_verdicts(view)  # the slice's own checks, for the information panels
+    problems, compare = bool(context.get("problems", False)), Compare.from_context(context)
+    comparison = comparison_for(view, compare)
     return {
         "kind": "patch",
         "from": source,
         "push": push,
         "href": new_context["href"],
-        "graphs": {h.name: figure_patch(h, compact) for h, compact in drawn},
+        "graphs": {h.name: figure_patch(h, compact, comparison) for h, compact in drawn},
         "info": {h.name: page.information_block(h, verdicts.get(h.name, (None, None))[1]) for h, _ in drawn},
         "parts": {
             page.DESCRIPTION: page.description(view, group, hist),
             page.SIDEBAR: page.sidebar(
-                view.run_number, view.subsystem, view, page.chosen_group(view, group, hist), hist
+                view.run_number,
+                view.subsystem,
+                view,
+                page.chosen_group(view, group, hist),
+                hist,
+                verdicts,
+                problems,
+                compare,
             ),
         },
         "context": new_context,

@@ -7,6 +7,7 @@ import logging
 from dataclasses import asdict
 
 import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
 from dash import dcc, html
 from flask_login import current_user
 
@@ -16,6 +17,8 @@ from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
 from dashboard.pages.quality import COLOURS
 from dashboard.pages.run_list import find_run, newest_run_numbers
+from dashboard.reference_overlay import KEYS as COMPARE_KEYS
+from dashboard.reference_overlay import Compare, Comparison, comparison_for, reference_run_of, with_compare
 from dashboard.services import services
 from dashboard.shell import page_title
 from dashboard.time_slice_panel import (
@@ -81,16 +84,22 @@ def slice_of(view: SubsystemView) -> TimeSliceRequest | None:
 
 
 def state_href(
-    view: SubsystemView, group: str | None = None, hist: str | None = None, *, problems: bool = False
+    view: SubsystemView,
+    group: str | None = None,
+    hist: str | None = None,
+    *,
+    problems: bool = False,
+    compare: Compare | None = None,
 ) -> str:
-    """A link to another group or histogram of the same view (time slice and "problems only" kept)."""
+    """A link to another group or histogram of the same view (time slice, "problems only" and the
+    reference switches kept)."""
     href = f"/runs/{view.run_number}/{view.subsystem}" + query_string(slice_of(view), group, hist)
-    return with_problems(href, problems)
+    return with_compare(with_problems(href, problems), compare)
 
 
 #: URL query key of the "problems only" switch (``problems=1``), beside the time-slice keys.
 PROBLEMS_KEY = "problems"
-PAGE_KEYS = (*SLICE_KEYS, PROBLEMS_KEY)
+PAGE_KEYS = (*SLICE_KEYS, PROBLEMS_KEY, *COMPARE_KEYS)
 PROBLEMS = "run-page-problems"
 #: The information row of a histogram's check results.
 CHECKS = "Checks"
@@ -259,6 +268,7 @@ def sidebar(
     hist: str | None,
     verdicts: Verdicts | None = None,
     problems: bool = False,
+    compare: Compare | None = None,
 ) -> html.Nav:
     """Groups in order, each with its worst verdict; each group lists its histograms (Bad and Medium ones
     marked), but a grid group among others is one entry (the per-SM grids); a lone grid group (HLT's) keeps
@@ -270,7 +280,7 @@ def sidebar(
         active = group.name == chosen and hist is None
         link = dcc.Link(
             html.Span(group.name, className="sidebar-name"),
-            href=state_href(view, group=group.name, problems=problems),
+            href=state_href(view, group=group.name, problems=problems, compare=compare),
             className=_item_class("fw-semibold", active),
         )
         items.append(_entry(link, group_badge(group, verdicts)))
@@ -283,7 +293,7 @@ def sidebar(
                 mark = pill(quality, quality)
             link = dcc.Link(
                 html.Span(item.pretty_name, className="sidebar-name"),
-                href=state_href(view, hist=item.name, problems=problems),
+                href=state_href(view, hist=item.name, problems=problems, compare=compare),
                 className=_item_class("ps-4 small", item.name == hist),
             )
             items.append(_entry(link, mark))
@@ -337,11 +347,36 @@ def _information_row(name: str, label: str, text: str) -> html.Div:
     return html.Div(content, className="info-statistics text-muted text-truncate", title=f"{label}: {text}")
 
 
-def graph(hist: ProcessedHistogram, *, compact: bool = False, alone: bool = False) -> object:
+def draw(
+    hist: ProcessedHistogram,
+    *,
+    compact: bool = False,
+    alone: bool = False,
+    comparison: Comparison | None = None,
+) -> go.Figure:
+    """The figure of one histogram (against its reference when the page compares), with the threshold
+    line of a FastOR plot."""
+    fig = None if comparison is None else comparison.figure(hist, compact=compact, alone=alone)
+    if fig is None:
+        fig = figures.figure(hist, compact=compact, alone=alone)
+    return hot_channels.with_threshold_mark(fig, hist)
+
+
+#: Errors a drawing can raise on odd data; the plot's place then shows them.
+DRAWING_ERRORS = (ValueError, TypeError, KeyError, IndexError)
+
+
+def graph(
+    hist: ProcessedHistogram,
+    *,
+    compact: bool = False,
+    alone: bool = False,
+    comparison: Comparison | None = None,
+) -> object:
     """The plot of one histogram, or an error card where the plot would be."""
     try:
-        fig = hot_channels.with_threshold_mark(figures.figure(hist, compact=compact, alone=alone), hist)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        fig = draw(hist, compact=compact, alone=alone, comparison=comparison)
+    except DRAWING_ERRORS as exc:
         log.exception("drawing %s failed", hist.name)
         return html.Div(error_card("Drawing error", [f"{hist.pretty_name}: {exc}"]))
     return dcc.Graph(
@@ -372,15 +407,17 @@ def histogram_card(
     alone: bool = False,
     lazy: bool = False,
     checks: tuple[CheckResult, ...] | None = None,
+    comparison: Comparison | None = None,
 ) -> html.Div:
     """One plot (or, ``lazy``, a placeholder of its size fetched when seen) with its information."""
     name = hist.name
-    slot: object = graph(hist, compact=compact, alone=alone)
     seen: list[object] = []
-    if lazy:
+    if lazy:  # drawn when it comes into view, not now
         watched = {f"data-{LAZY}": json.dumps({"type": LAZY_SEEN, "name": name})}
-        slot = html.Div(className="lazy-placeholder bg-light rounded h-100", **watched)
+        slot: object = html.Div(className="lazy-placeholder bg-light rounded h-100", **watched)
         seen = [dcc.Store(id={"type": LAZY_SEEN, "name": name})]
+    else:
+        slot = graph(hist, compact=compact, alone=alone, comparison=comparison)
     heading = [] if compact else [html.H5(hist.pretty_name, className="mb-1")]
     plot = html.Div(slot, id={"type": LAZY, "name": name}, style={"minHeight": _height(compact)})
     info = html.Div(information_block(hist, checks), id={"type": INFO, "name": name})
@@ -392,13 +429,22 @@ def _checks_of(verdicts: Verdicts | None, name: str) -> tuple[CheckResult, ...] 
 
 
 def group_content(
-    group: ProcessedGroup, verdicts: Verdicts | None = None, problems: bool = False
+    group: ProcessedGroup,
+    verdicts: Verdicts | None = None,
+    problems: bool = False,
+    comparison: Comparison | None = None,
 ) -> html.Div:
     """A group's plots; ``problems``: only its Bad and Medium histograms (a note when it has none)."""
     eager = EAGER_PLOTS[group.grid]
     shown = [h for h in group.histograms if not problems or is_problem(verdicts or {}, h.name)]
     cards = [
-        histogram_card(h, compact=group.grid, lazy=i >= eager, checks=_checks_of(verdicts, h.name))
+        histogram_card(
+            h,
+            compact=group.grid,
+            lazy=i >= eager,
+            checks=_checks_of(verdicts, h.name),
+            comparison=comparison,
+        )
         for i, h in enumerate(shown)
     ]
     heading = html.Div(
@@ -424,7 +470,7 @@ def lazy_graph(context: dict[str, object], name: str) -> object:
     except OverwatchError as exc:
         return error_card(exc.category, [str(exc)])
     compact = any(g.grid and any(h.name == name for h in g.histograms) for g in view.groups)
-    return graph(hist, compact=compact)
+    return graph(hist, compact=compact, comparison=comparison_for(view, Compare.from_context(context)))
 
 
 def _context_view(context: dict[str, object]) -> SubsystemView:
@@ -467,21 +513,25 @@ def main_content(
     hist: str | None,
     verdicts: Verdicts | None = None,
     problems: bool = False,
+    comparison: Comparison | None = None,
 ) -> html.Div:
     """The chosen histogram, or the chosen group, or the first non-empty group; ``problems`` without a
     group or histogram: the Bad and Medium histograms of every group."""
     if not view.groups:
         return html.Div(dbc.Alert("No data available for this subsystem during this run."))
     if hist is not None:
-        return html.Div(histogram_card(view.histogram(hist), alone=True, checks=_checks_of(verdicts, hist)))
+        card = histogram_card(
+            view.histogram(hist), alone=True, checks=_checks_of(verdicts, hist), comparison=comparison
+        )
+        return html.Div(card)
     if problems and group is None:
         found = verdicts or {}
         with_problems_ = [g for g in view.groups if any(is_problem(found, h.name) for h in g.histograms)]
         if not with_problems_:
             return html.Div(dbc.Alert("No Bad or Medium histograms.", color="success", id="no-problems"))
-        return html.Div([group_content(g, verdicts, problems=True) for g in with_problems_])
+        return html.Div([group_content(g, verdicts, True, comparison) for g in with_problems_])
     chosen = view.group(group) if group is not None else view.groups[0]
-    return group_content(chosen, verdicts, problems)
+    return group_content(chosen, verdicts, problems, comparison)
 
 
 def _view_links(view: SubsystemView, kind: str) -> dict[str, str]:
@@ -502,18 +552,84 @@ def chosen_group(view: SubsystemView, group: str | None, hist: str | None) -> st
     return group if group is not None or hist is not None or not view.groups else view.groups[0].name
 
 
-def problems_switch(view: SubsystemView, group: str | None, hist: str | None, problems: bool) -> html.Div:
+def problems_switch(
+    view: SubsystemView, group: str | None, hist: str | None, problems: bool, compare: Compare | None = None
+) -> html.Div:
     """The "problems only" switch: a link to the same view with ``problems=1`` toggled."""
     label = "Problems only: on (show all)" if problems else "Problems only: off (show Bad and Medium only)"
     return html.Div(
         dcc.Link(
             label,
-            href=state_href(view, group, hist, problems=not problems),
+            href=state_href(view, group, hist, problems=not problems, compare=compare),
             id=PROBLEMS,
             className="btn btn-sm " + ("btn-warning" if problems else "btn-outline-secondary"),
             title="Show every histogram" if problems else "Show only the Bad and Medium histograms",
         ),
         className="mb-2",
+    )
+
+
+#: The reference switches: the 1D overlay (``o`` on the keyboard clicks it), normalisation, 2D view.
+OVERLAY = "run-page-overlay"
+COMPARE = "run-page-compare"
+_NORM_LABELS = {"events": "same events", "integral": "same integral"}
+_MAP_LABELS = {"data": "data", "ratio": "ratio", "difference": "difference"}
+
+
+def compare_switches(
+    view: SubsystemView, group: str | None, hist: str | None, problems: bool, compare: Compare
+) -> object:
+    """Links that switch the comparison with the reference run (nothing without a reference)."""
+    reference_run = reference_run_of(view)
+    if reference_run is None:
+        return None
+
+    def link(label: str, changed: Compare, link_id: str, active: bool, hint: str) -> dcc.Link:
+        return dcc.Link(
+            label,
+            href=state_href(view, group, hist, problems=problems, compare=changed),
+            id=link_id,
+            className="btn btn-sm " + ("btn-primary" if active else "btn-outline-secondary"),
+            title=hint,
+        )
+
+    overlay = link(
+        f"Reference overlay: {'on' if compare.overlay else 'off'}",
+        compare.with_changes(overlay=not compare.overlay),
+        OVERLAY,
+        compare.overlay,
+        f"Draw reference run {reference_run} on each 1D histogram, with the ratio below (key o)",
+    )
+    norms = [
+        link(
+            text,
+            compare.with_changes(norm=norm),
+            f"{COMPARE}-norm-{norm}",
+            compare.norm == norm,
+            f"Normalise the reference to the {text} as this view",
+        )
+        for norm, text in _NORM_LABELS.items()
+    ]
+    maps = [
+        link(
+            text,
+            compare.with_changes(maps=kind),
+            f"{COMPARE}-maps-{kind}",
+            compare.maps == kind,
+            "2D maps: " + ("the data" if kind == "data" else f"the {text} to reference run {reference_run}"),
+        )
+        for kind, text in _MAP_LABELS.items()
+    ]
+    return html.Div(
+        [
+            overlay,
+            html.Span("Normalise:", className="small text-muted ms-3 me-1"),
+            html.Div(norms, className="btn-group", role="group", **{"aria-label": "Normalisation"}),
+            html.Span("2D maps:", className="small text-muted ms-3 me-1"),
+            html.Div(maps, className="btn-group", role="group", **{"aria-label": "2D maps"}),
+        ],
+        id=COMPARE,
+        className="mb-2 d-flex flex-wrap align-items-center",
     )
 
 
@@ -524,10 +640,13 @@ def body(
     hist: str | None,
     view: SubsystemView,
     problems: bool = False,
+    compare: Compare | None = None,
 ) -> html.Div:
     verdicts = view_verdicts(view)
+    compare = compare or Compare()
+    comparison = comparison_for(view, compare)
     try:
-        main = main_content(view, group, hist, verdicts, problems)
+        main = main_content(view, group, hist, verdicts, problems, comparison)
     except NotFoundError as exc:
         kind = "group" if hist is None else "histogram"
         main = from_exception(exc, _view_links(view, kind))
@@ -535,7 +654,7 @@ def body(
     return dbc.Row(
         [
             dbc.Col(
-                sidebar(run_number, subsystem, view, chosen, hist, verdicts, problems),
+                sidebar(run_number, subsystem, view, chosen, hist, verdicts, problems, compare),
                 lg=3,
                 xxl=2,
                 id={"type": PART, "name": SIDEBAR},
@@ -543,7 +662,8 @@ def body(
             dbc.Col(
                 [
                     html.Div(description(view, group, hist), id={"type": PART, "name": DESCRIPTION}),
-                    problems_switch(view, group, hist, problems),
+                    problems_switch(view, group, hist, problems, compare),
+                    compare_switches(view, group, hist, problems, compare),
                     main,
                 ],
                 lg=9,
@@ -593,6 +713,7 @@ def _content(
     hist: str | None,
     query: SliceQuery,
     problems: bool = False,
+    compare: Compare | None = None,
 ) -> object:
     try:
         view, pending = _view_for(run_number, sub, query)
@@ -602,7 +723,7 @@ def _content(
         )
     if view is None or pending:
         return dbc.Alert("Computing the time slice…", color="light", className="py-2")
-    return body(run_number, sub.name, group, hist, view, problems)
+    return body(run_number, sub.name, group, hist, view, problems, compare)
 
 
 def layout(
@@ -619,7 +740,9 @@ def layout(
     notices += [notice(query.problem)] if query.problem else []
     ongoing = svc.ongoing_run() == catalog_run.run_number
     problems = flag(params.get(PROBLEMS_KEY, ""))
-    content = _content(catalog_run.run_number, sub, group, hist, query, problems)
+    compare, compare_problems = Compare.from_params(params)
+    notices += [notice(text) for text in compare_problems]
+    content = _content(catalog_run.run_number, sub, group, hist, query, problems, compare)
     pending = None if query.request is None or not isinstance(content, dbc.Alert) else asdict(query.request)
     context = {
         "run": catalog_run.run_number,
@@ -627,11 +750,16 @@ def layout(
         "group": group,
         "hist": hist,
         "problems": problems,
+        "compare": compare.as_context(),
         "slice": query.request is not None,
         # The state the page is at: rewritten in place when a time slice is shown without a page load.
         "request": asdict(query.request) if query.request is not None else None,
-        "href": with_problems(
-            f"/runs/{catalog_run.run_number}/{sub.name}" + query_string(query.request, group, hist), problems
+        "href": with_compare(
+            with_problems(
+                f"/runs/{catalog_run.run_number}/{sub.name}" + query_string(query.request, group, hist),
+                problems,
+            ),
+            compare,
         ),
         "user": current_user.get_id() if current_user.is_authenticated else None,
     }
