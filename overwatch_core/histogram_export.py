@@ -22,13 +22,13 @@ from overwatch_core.rootwrite import write_histograms
 from overwatch_core.subsystems.base import DisplayOptions, ProcessedGroup, ProcessedHistogram
 from overwatch_core.views import SubsystemView
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+|\.{2,}")
 
 
 def safe_part(text: str) -> str:
-    """A piece of a file name: runs of anything but letters, digits, ``.``, ``_`` and ``-`` become one
-    ``_`` (so ``/`` and ``..`` can never reach a path), without leading dots."""
-    return _UNSAFE.sub("_", text).lstrip(".") or "_"
+    """A piece of a file name: runs of anything but letters, digits, ``.``, ``_`` and ``-``, and runs of
+    dots, become one ``_`` (so neither ``/`` nor ``..`` reaches a name), without leading dots."""
+    return re.sub("_+", "_", _UNSAFE.sub("_", text)).lstrip(".") or "_"
 
 
 def window_label(view: SubsystemView) -> str:
