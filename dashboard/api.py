@@ -285,7 +285,7 @@ SLICE = [
     _param("to", "query", "integer", "time slice end, minutes since the first file", example=7),
 ]
 WAIT = _param("wait", "query", "number", "seconds to wait for the job (at most 30)", example=30)
-#: The run page's own time-slice keys (``dashboard/time_slice_panel.py``), missing ones as the page fills them.
+#: The run page's time-slice keys (``dashboard/time_slice_panel.py``); missing ones as the page fills them.
 PAGE_SLICE = [
     _param("from", "query", "integer", "time slice start, minutes since the first file", example=5),
     _param("to", "query", "integer", "time slice end (default: the run's end)", example=7),
@@ -390,7 +390,10 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": "string"},
         },
         "allOf": [
-            {"if": {"properties": {"status": {"const": "done"}}}, "then": {"$ref": "#/components/schemas/View"}},
+            {
+                "if": {"properties": {"status": {"const": "done"}}},
+                "then": {"$ref": "#/components/schemas/View"},
+            },
             {"if": {"properties": {"status": {"const": "failed"}}}, "then": {"required": ["error"]}},
         ],
     },
@@ -404,7 +407,14 @@ SCHEMAS: dict[str, Any] = {
             "subsystem": {"type": "string"},
             "window": {
                 "type": "object",
-                "required": ["full_run", "requested", "shown", "scaled", "hot_channel_threshold", "description"],
+                "required": [
+                    "full_run",
+                    "requested",
+                    "shown",
+                    "scaled",
+                    "hot_channel_threshold",
+                    "description",
+                ],
                 "properties": {
                     "full_run": {"type": "boolean"},
                     "requested": {"type": ["array", "null"], "items": {"type": "integer"}},
@@ -415,7 +425,10 @@ SCHEMAS: dict[str, Any] = {
             },
             "layers": {
                 "type": "array",
-                "items": {"type": "object", "required": ["key", "label", "values", "errors", "edges", "title"]},
+                "items": {
+                    "type": "object",
+                    "required": ["key", "label", "values", "errors", "edges", "title"],
+                },
             },
         },
     },
@@ -493,7 +506,10 @@ def _job_operation(summary: str, params: list[dict[str, Any]]) -> dict[str, Any]
     """A GET answering a job's state: 200 when done or failed, 202 while pending."""
     operation = _operation(summary, "SliceJob", params)
     responses = operation["get"]["responses"]
-    responses["202"] = {"description": "the job is pending: poll its URL", "content": responses["200"]["content"]}
+    responses["202"] = {
+        "description": "the job is pending: poll its URL",
+        "content": responses["200"]["content"],
+    }
     return operation
 
 

@@ -90,13 +90,16 @@ class SliceJobs:
         manager.register(TASK_KEY, _slice_job(server), True)
 
     @staticmethod
-    def job_id(run_number: int, subsystem: str, request: TimeSliceRequest, checks: bool, data: str) -> str:
-        text = repr((data, run_number, subsystem, asdict(request), checks))
+    def job_id(run_number: int, subsystem: str, request: TimeSliceRequest, checks: bool) -> str:
+        """What the job computes: the slice, of which data folder and files (a new file is a new job)."""
+        svc = services()
+        files = [f.path for f in svc.views.subsystem(run_number, subsystem).files]
+        text = repr((str(svc.settings.data_path), run_number, subsystem, asdict(request), checks, files))
         return "api-slice-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def submit(self, run_number: int, subsystem: str, request: TimeSliceRequest, checks: bool) -> Record:
-        """The job's record, a new job unless one for the same slice is pending or done."""
-        job_id = self.job_id(run_number, subsystem, request, checks, str(services().settings.data_path))
+        """The job's record, a new job unless one for the same slice and files is pending or done."""
+        job_id = self.job_id(run_number, subsystem, request, checks)
         record = self.state(job_id)
         if record is not None and record["status"] != "failed":
             return record

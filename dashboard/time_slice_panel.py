@@ -74,10 +74,11 @@ def slice_request(
     threshold = number_value(params.get("threshold", defaults.hot_channel_threshold), "threshold")
     if threshold != int(threshold):
         raise TimeSliceError(f"threshold must be a whole number 0–1000, got {threshold:g}")
+    scale = str(params.get("scale", "1" if defaults.scale_hists else "0"))
     request = TimeSliceRequest(
         min_time=round(number_value(params.get("from", 0), "from")),
         max_time=round(number_value(params.get("to", run_length), "to")),
-        scale_hists=str(params.get("scale", "1" if defaults.scale_hists else "0")) not in ("0", "false", "no"),
+        scale_hists=scale not in ("0", "false", "no"),
         hot_channel_threshold=int(threshold),
     )
     request.check_run_length(run_length)

@@ -37,8 +37,10 @@ def window_label(view: SubsystemView) -> str:
         return "full"
     low, high = view.selection.requested
     threshold = view.options.hot_channel_threshold
-    return f"min{low}-{high}" + (f"_thr{threshold}" if threshold else "") + (
-        "" if view.options.scale_hists else "_unscaled"
+    return (
+        f"min{low}-{high}"
+        + (f"_thr{threshold}" if threshold else "")
+        + ("" if view.options.scale_hists else "_unscaled")
     )
 
 
@@ -65,8 +67,10 @@ def _root_class(hist: Histogram) -> str:
 def _axis_titles(hist: Histogram, display: DisplayOptions) -> tuple[str, ...]:
     """One title per axis plus the value axis (ROOT's convention), the display's where it sets one."""
     overrides = (display.x_title, display.y_title, display.z_title)
-    own = tuple(hist.axis_titles) + ("",) * 3
-    return tuple(overrides[i] if overrides[i] is not None else own[i] for i in range(min(hist.ndim + 1, 3)))
+    kept = (*hist.axis_titles, "", "", "")
+    count = min(hist.ndim + 1, 3)
+    pairs = zip(overrides[:count], kept[:count], strict=True)
+    return tuple(own if new is None else new for new, own in pairs)
 
 
 def shown_layers(processed: ProcessedHistogram) -> tuple[ShownLayer, ...]:
@@ -126,7 +130,8 @@ def histogram_root_bytes(processed: ProcessedHistogram) -> bytes:
     """A ROOT file with the shown layers as top-level TH1D/TH2D/TH3D (or profiles), written by uproot."""
     with tempfile.TemporaryDirectory(prefix="overwatch-export-") as folder:
         path = Path(folder) / "export.root"
-        write_histograms(path, {(layer.key,): layer.hist for layer in shown_layers(processed)})
+        layers: dict[tuple[str, ...], Histogram] = {(s.key,): s.hist for s in shown_layers(processed)}
+        write_histograms(path, layers)
         return path.read_bytes()
 
 
@@ -135,6 +140,8 @@ def group_zip_bytes(view: SubsystemView, group: ProcessedGroup) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for processed in group.histograms:
-            archive.writestr(export_filename(view, processed.name, "json"), histogram_json_bytes(view, processed))
+            archive.writestr(
+                export_filename(view, processed.name, "json"), histogram_json_bytes(view, processed)
+            )
             archive.writestr(export_filename(view, processed.name, "root"), histogram_root_bytes(processed))
     return buffer.getvalue()

@@ -399,7 +399,7 @@ def export_link(text: str, kind: str, key: str, value: str, hint: str) -> html.A
 
 
 def export_menu(name: str) -> html.Details:
-    """"Export ▾": the shown histogram (full run or slice) as JSON or as a ROOT file."""
+    """The "Export ▾" menu: the shown histogram (full run or slice) as JSON or as a ROOT file."""
     links = [
         export_link("JSON", "histogram.json", "name", name, "The shown histogram as JSON"),
         export_link("ROOT", "histogram.root", "name", name, "The shown histogram as a ROOT file (TH1D/TH2D)"),

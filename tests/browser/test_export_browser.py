@@ -49,7 +49,8 @@ def png_name(dash_duo: DashComposite) -> str:
     return str(
         dash_duo.driver.execute_script(
             """
-            const graph = document.querySelector('[id*=' + JSON.stringify('"' + arguments[0] + '"') + '] .js-plotly-plot');
+            const card = '[id*=' + JSON.stringify('"' + arguments[0] + '"') + ']';
+            const graph = document.querySelector(card + ' .js-plotly-plot');
             const camera = graph.querySelector('.modebar-btn[data-title^="Download plot"]');
             camera.dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}));
             return graph._context.toImageButtonOptions.filename;
@@ -80,12 +81,14 @@ def test_export_links_follow_a_slice_applied_in_place(
     ActionChains(dash_duo.driver).move_to_element(link).perform()  # pointed at, as before a click
     window = "from=5&to=7&threshold=0&scale=1"
     wait_until(
-        lambda: export_hrefs(dash_duo)
-        == {
-            "histogram.json": f"{base_url}{EXPORTS}/histogram.json?name={FASTOR_L0}&{window}",
-            "histogram.root": f"{base_url}{EXPORTS}/histogram.root?name={FASTOR_L0}&{window}",
-            "group.zip": f"{base_url}{EXPORTS}/group.zip?group={GROUP}&{window}",
-        },
+        lambda: (
+            export_hrefs(dash_duo)
+            == {
+                "histogram.json": f"{base_url}{EXPORTS}/histogram.json?name={FASTOR_L0}&{window}",
+                "histogram.root": f"{base_url}{EXPORTS}/histogram.root?name={FASTOR_L0}&{window}",
+                "group.zip": f"{base_url}{EXPORTS}/group.zip?group={GROUP}&{window}",
+            }
+        ),
         msg="every export link carries the slice",
     )
     assert png_name(dash_duo) == f"run300003_EMC_{FASTOR_L0}_min5-7"

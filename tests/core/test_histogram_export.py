@@ -45,7 +45,11 @@ def test_safe_part(text: str, safe: str) -> None:
 def test_the_plots_titles_win_over_the_histograms_own() -> None:
     display = DisplayOptions(title="SM 0", y_title="entries / events")
     (layer,) = shown_layers(processed(Layer("Labels", labelled(scale=0.5)), display=display))
-    assert (layer.key, layer.hist.title, layer.hist.axis_titles) == ("QA_hLabels", "SM 0", ("own x", "entries / events"))
+    assert (layer.key, layer.hist.title, layer.hist.axis_titles) == (
+        "QA_hLabels",
+        "SM 0",
+        ("own x", "entries / events"),
+    )
     assert layer.hist.root_class == "TH1D"
 
 
@@ -61,6 +65,9 @@ def test_root_file_keeps_contents_titles_entries_and_labels(tmp_path: Path) -> N
     np.testing.assert_allclose(back.values, [0.75, 0.0, 1.25])
     np.testing.assert_allclose(back.variances, np.array([3.0, 0.0, 5.0]) / 16)
     assert (back.root_class, back.title, back.axis_titles[:2], back.entries) == (
-        "TH1D", "own title", ("own x", "own y"), 8.0
+        "TH1D",
+        "own title",
+        ("own x", "own y"),
+        8.0,
     )
     assert back.labels[0] == ("good", "", "bad")

@@ -197,4 +197,6 @@ def test_an_export_of_a_slice_the_page_computed_comes_from_the_view_cache(
         cached = app_services().views.cached_time_slice(RUN, SUBSYSTEM, request_)
     assert cached is not None
     response = client.get(f"{BASE}/histogram.json?name={NAME}&from=1&to=6")
-    np.testing.assert_allclose(json.loads(response.get_data())["values"], cached.histogram(NAME).layers[0].hist.values)
+    np.testing.assert_allclose(
+        json.loads(response.get_data())["values"], cached.histogram(NAME).layers[0].hist.values
+    )
