@@ -2,8 +2,9 @@
 // page's address, /runs/<run>/<subsystem>?from=…&to=…&threshold=…&scale=…, so it carries the time slice
 // shown, also one applied in place (assets/time_slices.js changes the address with history.pushState
 // and no reload). Hrefs are written when links appear (a MutationObserver, as in lazy_plots.js) and again
-// when one is pointed at, focused or clicked. The PNG of Plotly's camera button gets the same file name
-// as the server's exports (overwatch_core/histogram_export.py export_filename, mirrored here).
+// when one is pointed at, focused or clicked. The menu's PNG link and Plotly's camera button save the
+// plot under the same file name as the server's exports (overwatch_core/histogram_export.py
+// export_filename, mirrored here).
 (function () {
   "use strict";
   const API = "/api/v1";
@@ -69,10 +70,23 @@
     graph._context.toImageButtonOptions = options;
   }
 
+  // The menu's PNG link: Plotly's own image of the drawn plot, under the same name.
+  function downloadImage(event) {
+    const link = event.target.closest && event.target.closest("a[data-export-png]");
+    if (!link) return;
+    event.preventDefault();
+    const card = link.closest(".hist-card");
+    const graph = card && card.querySelector(".js-plotly-plot");
+    if (graph && window.Plotly) {
+      window.Plotly.downloadImage(graph, { format: "png", filename: pngName(link.dataset.exportPng) });
+    }
+  }
+
   function onInteraction(event) {
     const link = event.target.closest && event.target.closest("a[data-export-link]");
     if (link) refresh(link);
     if (event.type === "pointerdown") nameTheImage(event);
+    if (event.type === "click") downloadImage(event);
   }
 
   for (const type of ["pointerover", "pointerdown", "focusin", "click", "contextmenu"]) {

@@ -389,7 +389,7 @@ def histogram_card(
 
 #: Export links (``/api/v1/…/export/…``); ``assets/exports.js`` writes each href from the page's address
 #: when the link appears and again when it is pointed at, focused or clicked, so it always carries the
-#: time slice the page shows, also one applied in place. The PNG is Plotly's own camera button, named alike.
+#: time slice the page shows, also one applied in place. The PNG is Plotly's own image, named alike.
 EXPORT = "export-link"
 
 
@@ -399,11 +399,18 @@ def export_link(text: str, kind: str, key: str, value: str, hint: str) -> html.A
 
 
 def export_menu(name: str) -> html.Details:
-    """The "Export ▾" menu: the shown histogram (full run or slice) as JSON or as a ROOT file."""
+    """The "Export ▾" menu: the shown histogram (full run or slice) as JSON or as a ROOT file, and the plot
+    as a PNG (Plotly's own image, also for grid cells, whose toolbar is hidden)."""
     links = [
         export_link("JSON", "histogram.json", "name", name, "The shown histogram as JSON"),
         export_link("ROOT", "histogram.root", "name", name, "The shown histogram as a ROOT file (TH1D/TH2D)"),
-        html.Span("PNG: the camera in the plot's toolbar", className="text-muted"),
+        html.A(
+            "PNG",
+            href="#",
+            className="me-2",
+            title="The plot as drawn, as a PNG image (as the camera in the plot's toolbar)",
+            **{"data-export-png": name},
+        ),
     ]
     return html.Details(
         [html.Summary("Export ▾", className="text-muted"), html.Div(links, className="ps-2")],

@@ -1,5 +1,6 @@
 """Export links in headless Chromium: after a time slice applied in place (no reload), a plot's JSON and
-ROOT links, the group's zip link and the PNG's file name carry the slice, and the JSON link downloads it."""
+ROOT links, the group's zip link and the PNG's file name (menu and camera) carry the slice, and the JSON
+link downloads it."""
 
 from __future__ import annotations
 
@@ -60,6 +61,23 @@ def png_name(dash_duo: DashComposite) -> str:
     )
 
 
+def menu_png_name(dash_duo: DashComposite) -> str:
+    """The file name the menu's PNG link hands Plotly (its download replaced by a recorder)."""
+    return str(
+        dash_duo.driver.execute_script(
+            """
+            let asked = null;
+            window.Plotly.downloadImage = (graph, options) => { asked = options.filename; };
+            for (const link of document.querySelectorAll('a[data-export-png]')) {
+                if (link.dataset.exportPng === arguments[0]) link.click();
+            }
+            return asked;
+            """,
+            FASTOR_L0,
+        )
+    )
+
+
 def test_export_links_follow_a_slice_applied_in_place(
     dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
 ) -> None:
@@ -92,6 +110,7 @@ def test_export_links_follow_a_slice_applied_in_place(
         msg="every export link carries the slice",
     )
     assert png_name(dash_duo) == f"run300003_EMC_{FASTOR_L0}_min5-7"
+    assert menu_png_name(dash_duo) == f"run300003_EMC_{FASTOR_L0}_min5-7"
     document = fetch_json(dash_duo, export_hrefs(dash_duo)["histogram.json"])
     assert document["window"]["requested"] == [5, 7], document
     assert document["name"] == FASTOR_L0
