@@ -200,3 +200,36 @@ def test_an_export_of_a_slice_the_page_computed_comes_from_the_view_cache(
     np.testing.assert_allclose(
         json.loads(response.get_data())["values"], cached.histogram(NAME).layers[0].hist.values
     )
+
+
+def test_cards_and_groups_carry_export_links(export_app: dash.Dash) -> None:
+    """The run page's markup: per card JSON, ROOT and PNG links naming the histogram, per group a zip
+    link naming the group; assets/exports.js writes the hrefs from the page's address."""
+    from dashboard.pages import run_page
+
+    view = view_of(export_app, None)
+    group = view.group(GROUP)
+    with export_app.server.test_request_context():
+        content = run_page.group_content(group).to_plotly_json()
+
+    found: list[dict[str, object]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if "data-export-link" in props or "data-export-png" in props:
+                found.append(props)
+            walk(props.get("children"))
+        elif isinstance(node, list | tuple):
+            for child in node:
+                walk(child)
+        elif hasattr(node, "to_plotly_json"):
+            walk(node.to_plotly_json())
+
+    walk(content)
+    links = {
+        (p.get("data-export-link"), p.get("data-export-value") or p.get("data-export-png")) for p in found
+    }
+    assert ("group.zip", GROUP) in links
+    for hist in group.histograms:
+        assert {("histogram.json", hist.name), ("histogram.root", hist.name), (None, hist.name)} <= links
