@@ -164,9 +164,10 @@ def _job_answer(record: Record) -> ResponseReturnValue:
 @api.get("/runs/<int:run_number>/<subsystem>/slice")
 def time_slice(run_number: int, subsystem: str) -> ResponseReturnValue:
     """A cached slice at once; any other through the background job (submitted once per slice)."""
-    request = _slice_request()
-    if request is None:
+    if not (flask.request.args.get("from") and flask.request.args.get("to")):
         return _error(400, "a time slice needs from and to (minutes since the first file)")
+    request = api_exports.page_slice(run_number, subsystem)  # as the page reads it: 400 or 404 here
+    assert request is not None
     wait = _wait_seconds()
     checks = bool(flask.request.args.get("checks"))
     views = services().views
@@ -549,13 +550,14 @@ OPENAPI: dict[str, Any] = {
             ],
         ),
         "/runs/{run_number}/{subsystem}/slice": _job_operation(
-            "a time slice: every processed histogram's summary (and checks with checks=1); a cached slice "
-            "at once, any other through the background job (202 pending with a poll URL, or wait=N)",
+            "a time slice, its keys read as the run page reads them: every processed histogram's summary "
+            "(and checks with checks=1); a cached slice at once, any other through the background job "
+            "(202 pending with a poll URL, or wait=N)",
             [
                 RUN,
                 SUBSYSTEM,
-                *[dict(p, required=True) for p in SLICE],
-                _param("threshold", "query", "integer", "hot-channel threshold 0–1000", example=0),
+                *[dict(p, required=True) for p in PAGE_SLICE[:2]],
+                *PAGE_SLICE[2:],
                 _param("checks", "query", "integer", "1: also the slice's check verdicts", example=1),
                 WAIT,
             ],

@@ -19,6 +19,7 @@ from dashboard.services import services
 from overwatch_core import histogram_export as export
 from overwatch_core.errors import OverwatchError
 from overwatch_core.subsystems.registry import get_subsystem
+from overwatch_core.time_slices import TimeSliceRequest
 from overwatch_core.views import SubsystemView
 
 JSON_MEDIA = "application/json"
@@ -30,15 +31,21 @@ class MissingParameterError(OverwatchError):
     category = "Missing parameter"
 
 
-def shown_view(run_number: int, subsystem: str) -> SubsystemView:
-    """The view the run page shows for this query: the full run, or the slice its keys name."""
+def page_slice(run_number: int, subsystem: str) -> TimeSliceRequest | None:
+    """The time slice the query's keys name, read as the run page reads them (None: the full run)."""
     svc = services()
     sub = svc.views.subsystem(run_number, subsystem)
     defaults = get_subsystem(subsystem, svc.settings.subsystems).default_options
-    request = ts.slice_request(flask.request.args, sub.run_length_minutes, defaults)
+    return ts.slice_request(flask.request.args, sub.run_length_minutes, defaults)
+
+
+def shown_view(run_number: int, subsystem: str) -> SubsystemView:
+    """The view the run page shows for this query: the full run, or the slice its keys name."""
+    request = page_slice(run_number, subsystem)
+    views = services().views
     if request is None:
-        return svc.views.full_run(run_number, subsystem)
-    return svc.views.time_slice(run_number, subsystem, request)  # answered from the view cache if there
+        return views.full_run(run_number, subsystem)
+    return views.time_slice(run_number, subsystem, request)  # answered from the view cache if there
 
 
 def _required(name: str) -> str:

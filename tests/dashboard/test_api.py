@@ -190,3 +190,15 @@ def test_a_failed_job_says_why(
     jsonschema.validate(body, schema_of("/runs/{run_number}/{subsystem}/slice"))
     assert body["status"] == "failed"
     assert body["error"].startswith("Missing file: file 'Run300003/EMC/x.root'")
+
+
+def test_slice_keys_are_read_as_the_page_reads_them(
+    client: FlaskClient, api_data: tuple[Path, str, str]
+) -> None:
+    """Missing threshold and scale take the subsystem's defaults, as on the run page: TPC is unscaled."""
+    auth = {"Authorization": f"Bearer {api_data[1]}"}
+    tpc = client.get(f"{PREFIX}/runs/300003/TPC/slice?from=1&to=5&wait=30", headers=auth).get_json()
+    assert tpc["status"] == "done", tpc
+    assert ", unscaled, " in tpc["description"]
+    emc = client.get(f"{PREFIX}/runs/300003/EMC/slice?from=1&to=5&scale=0&wait=30", headers=auth).get_json()
+    assert ", unscaled, " in emc["description"]
