@@ -3,8 +3,10 @@
 Every route is behind the login gate: a session (the dashboard's login) or a per-user API token
 (``Authorization: Bearer <token>``, made with `overwatch users token NAME`). Answers are the same JSON the
 `overwatch … --json` commands print (``overwatch_core.exports``). Time slices take the page's validation
-(``TimeSliceRequest``) and its view cache; the API computes an uncached slice in the request (a slice
-takes 0.05–0.5 s) instead of through the page's background job.
+(``TimeSliceRequest``) and its view cache; ``/slice`` answers a cached slice at once and computes any other
+in the page's background-job manager (``dashboard/api_jobs.py``): the answer says pending, done or failed,
+with the job's poll URL, and ``?wait=N`` waits for it. The export routes (``dashboard/api_exports.py``)
+hand out the histograms a run page shows, as JSON, ROOT or a group's zip.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 import flask
 from flask.typing import ResponseReturnValue
 
+from dashboard import api_exports
+from dashboard.api_jobs import MAX_WAIT_SECONDS, Record, api_jobs
 from dashboard.services import services
 from overwatch_core import exports
 from overwatch_core.errors import NotFoundError, OverwatchError
@@ -126,15 +130,66 @@ def histogram(run_number: int, subsystem: str) -> ResponseReturnValue:
     return flask.jsonify({**exports.histogram_json(hists[name]), "n_events": n_events})
 
 
+api_exports.register(api)
+
+
+def _wait_seconds() -> float:
+    text = flask.request.args.get("wait")
+    if text is None or text == "":
+        return 0.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        flask.abort(_error(400, f"wait must be a number of seconds, got {text!r}"))
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:
+        flask.abort(_error(400, f"wait must be between 0 and {MAX_WAIT_SECONDS:g} seconds, got {text}"))
+    return seconds
+
+
+def _job_answer(record: Record) -> ResponseReturnValue:
+    """A job's state as JSON: 202 while pending, 200 once done (the view's JSON beside it) or failed."""
+    body: dict[str, Any] = {
+        "status": record["status"],
+        "job": record["id"],
+        "poll": flask.url_for("api_v1.job", job_id=record["id"]),
+    }
+    if record["status"] == "pending":
+        body["progress"] = record.get("progress")
+        return flask.jsonify(body), 202
+    if record["status"] == "failed":
+        return flask.jsonify({**body, "error": record["error"]}), 200
+    return flask.jsonify({**body, **record["view"]}), 200
+
+
 @api.get("/runs/<int:run_number>/<subsystem>/slice")
 def time_slice(run_number: int, subsystem: str) -> ResponseReturnValue:
-    request = _slice_request()
-    if request is None:
+    """A cached slice at once; any other through the background job (submitted once per slice)."""
+    if not (flask.request.args.get("from") and flask.request.args.get("to")):
         return _error(400, "a time slice needs from and to (minutes since the first file)")
+    request = api_exports.page_slice(run_number, subsystem)  # as the page reads it: 400 or 404 here
+    assert request is not None
+    wait = _wait_seconds()
+    checks = bool(flask.request.args.get("checks"))
     views = services().views
-    view = views.time_slice(run_number, subsystem, request)
-    checks = views.slice_checks(run_number, subsystem, request) if flask.request.args.get("checks") else None
-    return flask.jsonify(exports.view_json(view, checks))
+    view = views.cached_time_slice(run_number, subsystem, request)  # validates: 400 or 404 here
+    if view is not None and not checks:
+        return flask.jsonify({"status": "done", "job": None, "poll": None, **exports.view_json(view, None)})
+    jobs = api_jobs()
+    record = jobs.submit(run_number, subsystem, request, checks)
+    if wait and record["status"] == "pending":
+        record = jobs.wait(record["id"], wait) or record
+    return _job_answer(record)
+
+
+@api.get("/jobs/<job_id>")
+def job(job_id: str) -> ResponseReturnValue:
+    """A time-slice job's state; ``?wait=N`` waits up to N seconds for it to finish."""
+    wait = _wait_seconds()
+    jobs = api_jobs()
+    record = jobs.wait(job_id, wait) if wait else jobs.state(job_id)
+    if record is None:
+        raise NotFoundError("time-slice job", job_id, [])
+    return _job_answer(record)
 
 
 @api.get("/trends/<subsystem>/<trend>")
@@ -230,6 +285,15 @@ SLICE = [
     _param("from", "query", "integer", "time slice start, minutes since the first file", example=5),
     _param("to", "query", "integer", "time slice end, minutes since the first file", example=7),
 ]
+WAIT = _param("wait", "query", "number", "seconds to wait for the job (at most 30)", example=30)
+#: The run page's time-slice keys (``dashboard/time_slice_panel.py``); missing ones as the page fills them.
+PAGE_SLICE = [
+    _param("from", "query", "integer", "time slice start, minutes since the first file", example=5),
+    _param("to", "query", "integer", "time slice end (default: the run's end)", example=7),
+    _param("threshold", "query", "integer", "hot-channel threshold 0–1000 (default: the subsystem's)"),
+    _param("scale", "query", "integer", "1: scaled per event, 0: not (default: the subsystem's)"),
+]
+EXPORT_NAME = _param("name", "query", "string", "histogram name", True, "EMCTRQA_histFastORL0")
 NUMBER_OR_NULL = {"type": ["number", "null"]}
 CHECK = {
     "type": "object",
@@ -315,6 +379,60 @@ SCHEMAS: dict[str, Any] = {
             "checks": {"type": ["object", "null"]},
         },
     },
+    "SliceJob": {
+        "description": "A time-slice job: done (with the view's fields), pending (poll) or failed (error).",
+        "type": "object",
+        "required": ["status", "job", "poll"],
+        "properties": {
+            "status": {"enum": ["pending", "done", "failed"]},
+            "job": {"type": ["string", "null"], "description": "job id; null when answered from the cache"},
+            "poll": {"type": ["string", "null"], "description": "URL of the job's state"},
+            "progress": {"type": ["array", "null"], "description": "[percent, text] while pending"},
+            "error": {"type": "string"},
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"status": {"const": "done"}}},
+                "then": {"$ref": "#/components/schemas/View"},
+            },
+            {"if": {"properties": {"status": {"const": "failed"}}}, "then": {"required": ["error"]}},
+        ],
+    },
+    "HistogramExport": {
+        "description": "The shown histogram (scaled as drawn, with the plot's titles) and its window.",
+        "allOf": [{"$ref": "#/components/schemas/Histogram"}],
+        "type": "object",
+        "required": ["pretty_name", "run", "subsystem", "window", "layers"],
+        "properties": {
+            "run": {"type": "integer"},
+            "subsystem": {"type": "string"},
+            "window": {
+                "type": "object",
+                "required": [
+                    "full_run",
+                    "requested",
+                    "shown",
+                    "scaled",
+                    "hot_channel_threshold",
+                    "description",
+                ],
+                "properties": {
+                    "full_run": {"type": "boolean"},
+                    "requested": {"type": ["array", "null"], "items": {"type": "integer"}},
+                    "shown": {"type": ["array", "null"], "items": {"type": "integer"}},
+                    "scaled": {"type": "boolean"},
+                    "hot_channel_threshold": {"type": "integer"},
+                },
+            },
+            "layers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "label", "values", "errors", "edges", "title"],
+                },
+            },
+        },
+    },
     "Trend": {
         "type": "object",
         "required": ["subsystem", "trend", "points", "missing"],
@@ -357,24 +475,43 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def _operation(summary: str, schema: str, params: list[dict[str, Any]]) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    error = {
+def _error_response() -> dict[str, Any]:
+    return {
         "description": "error",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
+
+
+def _operation(
+    summary: str, schema: str, params: list[dict[str, Any]], media: str = "application/json"
+) -> dict[str, Any]:
+    """A GET answering ``schema`` (a file of type ``media`` when it is not JSON), or a JSON error."""
+    content: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+    if media != "application/json":
+        content = {"schema": {"type": "string", "format": "binary"}}
     return {
         "get": {
             "summary": summary,
             "parameters": params,
             "responses": {
-                "200": {"description": summary, "content": {"application/json": {"schema": ref}}},
-                "400": error,
-                "401": error,
-                "404": error,
+                "200": {"description": summary, "content": {media: content}},
+                "400": _error_response(),
+                "401": _error_response(),
+                "404": _error_response(),
             },
         }
     }
+
+
+def _job_operation(summary: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+    """A GET answering a job's state: 200 when done or failed, 202 while pending."""
+    operation = _operation(summary, "SliceJob", params)
+    responses = operation["get"]["responses"]
+    responses["202"] = {
+        "description": "the job is pending: poll its URL",
+        "content": responses["200"]["content"],
+    }
+    return operation
 
 
 OPENAPI: dict[str, Any] = {
@@ -412,16 +549,44 @@ OPENAPI: dict[str, Any] = {
                 *SLICE,
             ],
         ),
-        "/runs/{run_number}/{subsystem}/slice": _operation(
-            "a time slice: every processed histogram's summary (and checks with checks=1)",
-            "View",
+        "/runs/{run_number}/{subsystem}/slice": _job_operation(
+            "a time slice, its keys read as the run page reads them: every processed histogram's summary "
+            "(and checks with checks=1); a cached slice at once, any other through the background job "
+            "(202 pending with a poll URL, or wait=N)",
             [
                 RUN,
                 SUBSYSTEM,
-                *[dict(p, required=True) for p in SLICE],
-                _param("threshold", "query", "integer", "hot-channel threshold 0–1000", example=0),
+                *[dict(p, required=True) for p in PAGE_SLICE[:2]],
+                *PAGE_SLICE[2:],
                 _param("checks", "query", "integer", "1: also the slice's check verdicts", example=1),
+                WAIT,
             ],
+        ),
+        "/jobs/{job_id}": _job_operation(
+            "a time-slice job's state (the poll URL of /slice)",
+            [_param("job_id", "path", "string", "job id from /slice", example="api-slice-…"), WAIT],
+        ),
+        "/runs/{run_number}/{subsystem}/export/histogram.json": _operation(
+            "the shown histogram as a JSON file (full run, or the run page's time slice)",
+            "HistogramExport",
+            [RUN, SUBSYSTEM, EXPORT_NAME, *PAGE_SLICE],
+        ),
+        "/runs/{run_number}/{subsystem}/export/histogram.root": _operation(
+            "the shown histogram as a ROOT file (TH1D/TH2D with titles, axis titles, entries, bin labels)",
+            "HistogramExport",
+            [RUN, SUBSYSTEM, EXPORT_NAME, *PAGE_SLICE],
+            media="application/octet-stream",
+        ),
+        "/runs/{run_number}/{subsystem}/export/group.zip": _operation(
+            "a group's histograms as a zip: per histogram its JSON and ROOT export",
+            "HistogramExport",
+            [
+                RUN,
+                SUBSYSTEM,
+                _param("group", "query", "string", "group name", True, "FastOR"),
+                *PAGE_SLICE,
+            ],
+            media="application/zip",
         ),
         "/trends/{subsystem}/{trend}": _operation(
             "a trend within a run (run) or one value per run (runs=A-B)",

@@ -9,6 +9,7 @@ import dash
 import flask
 
 from dashboard import shell
+from dashboard.api_jobs import init_api_jobs
 from dashboard.auth import init_auth
 from dashboard.callbacks import register_callbacks
 from dashboard.pages import register_pages
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.layout = shell.layout
     init_auth(app, services.users, settings)
     register_routes(server)
+    init_api_jobs(app)
     register_upload_api(server)
     register_callbacks(app)
     log.info("app ready: data in %s, catalog %s", settings.data_path, settings.catalog_url.split("://")[0])

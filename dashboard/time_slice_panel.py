@@ -58,23 +58,31 @@ def number_value(text: object, name: str) -> float:
 
 def parse_query(params: Mapping[str, object], run_length: int, defaults: ProcessingOptions) -> SliceQuery:
     """Turn ``from``/``to``/``threshold``/``scale`` query values into a request, or a notice if malformed."""
-    if not any(k in params for k in SLICE_KEYS):
-        return SliceQuery(None)
     try:
-        threshold = number_value(params.get("threshold", defaults.hot_channel_threshold), "threshold")
-        if threshold != int(threshold):
-            raise TimeSliceError(f"threshold must be a whole number 0–1000, got {threshold:g}")
-        request = TimeSliceRequest(
-            min_time=round(number_value(params.get("from", 0), "from")),
-            max_time=round(number_value(params.get("to", run_length), "to")),
-            scale_hists=str(params.get("scale", "1" if defaults.scale_hists else "0"))
-            not in ("0", "false", "no"),
-            hot_channel_threshold=int(threshold),
-        )
-        request.check_run_length(run_length)
+        return SliceQuery(slice_request(params, run_length, defaults))
     except TimeSliceError as exc:
         return SliceQuery(None, f"Ignored the time slice in the link: {exc}")
-    return SliceQuery(request)
+
+
+def slice_request(
+    params: Mapping[str, object], run_length: int, defaults: ProcessingOptions
+) -> TimeSliceRequest | None:
+    """The time slice the query names (None: the full run), as the run page reads it; TimeSliceError for
+    values it cannot use. A missing key takes the whole run's end or the subsystem's default."""
+    if not any(k in params for k in SLICE_KEYS):
+        return None
+    threshold = number_value(params.get("threshold", defaults.hot_channel_threshold), "threshold")
+    if threshold != int(threshold):
+        raise TimeSliceError(f"threshold must be a whole number 0–1000, got {threshold:g}")
+    scale = str(params.get("scale", "1" if defaults.scale_hists else "0"))
+    request = TimeSliceRequest(
+        min_time=round(number_value(params.get("from", 0), "from")),
+        max_time=round(number_value(params.get("to", run_length), "to")),
+        scale_hists=scale not in ("0", "false", "no"),
+        hot_channel_threshold=int(threshold),
+    )
+    request.check_run_length(run_length)
+    return request
 
 
 def query_string(request: TimeSliceRequest | None, group: str | None, hist: str | None) -> str:

@@ -16,7 +16,7 @@ from overwatch_core.model import FloatArray, Histogram
 _DTYPES = {"F": np.float32, "D": np.float64, "I": np.int32, "S": np.int16, "C": np.int8}
 
 
-def _axis(name: str, edges: FloatArray, title: str) -> Any:
+def _axis(name: str, edges: FloatArray, title: str, labels: tuple[str, ...] = ()) -> Any:
     uniform = bool(np.allclose(np.diff(edges), edges[1] - edges[0]))
     return ident.to_TAxis(
         fName=name,
@@ -25,7 +25,22 @@ def _axis(name: str, edges: FloatArray, title: str) -> Any:
         fXmin=float(edges[0]),
         fXmax=float(edges[-1]),
         fXbins=np.array([], dtype=np.float64) if uniform else np.asarray(edges, dtype=np.float64),
+        fLabels=_labels(labels),
     )
+
+
+def _labels(labels: tuple[str, ...]) -> Any:
+    """Bin labels as ROOT keeps them: a THashList of TObjStrings whose unique ID is the bin number (bins
+    without a label have none); None for a numeric axis."""
+    if not any(labels):
+        return None
+    strings = []
+    for number, text in enumerate(labels, start=1):
+        if text:
+            string = ident.to_TObjString(text)
+            string._bases[0]._members["@fUniqueID"] = number
+            strings.append(string)
+    return ident.to_THashList(strings)
 
 
 def _with_flow(array: FloatArray, dtype: Any) -> Any:
@@ -59,7 +74,9 @@ def to_root_object(hist: Histogram) -> Any:
     unit = np.array([0.0, 1.0])
     all_edges = list(hist.edges) + [unit] * (3 - hist.ndim)
     # Axes beyond the histogram's dimension only carry the title of the value axis (ROOT does the same).
-    axes = [_axis(n, e, t) for n, e, t in zip(("xaxis", "yaxis", "zaxis"), all_edges, titles, strict=True)]
+    labels = [hist.axis_labels(axis) for axis in range(3)]
+    names = ("xaxis", "yaxis", "zaxis")
+    axes = [_axis(*parts) for parts in zip(names, all_edges, titles, labels, strict=True)]
     stats = _stats(hist)
     common: dict[str, Any] = {
         "fName": hist.name.rsplit("/", 1)[-1],

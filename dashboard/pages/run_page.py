@@ -421,7 +421,38 @@ def histogram_card(
     heading = [] if compact else [html.H5(hist.pretty_name, className="mb-1")]
     plot = html.Div(slot, id={"type": LAZY, "name": name}, style={"minHeight": _height(compact)})
     info = html.Div(information_block(hist, checks), id={"type": INFO, "name": name})
-    return html.Div([*heading, plot, *seen, info], className="hist-card mb-3")
+    return html.Div([*heading, plot, export_menu(name), *seen, info], className="hist-card mb-3")
+
+
+#: Export links (``/api/v1/…/export/…``); ``assets/exports.js`` writes each href from the page's address
+#: when the link appears and again when it is pointed at, focused or clicked, so it always carries the
+#: time slice the page shows, also one applied in place. The PNG is Plotly's own image, named alike.
+EXPORT = "export-link"
+
+
+def export_link(text: str, kind: str, key: str, value: str, hint: str) -> html.A:
+    data = {f"data-{EXPORT}": kind, "data-export-key": key, "data-export-value": value}
+    return html.A(text, href="#", className=f"{EXPORT} me-2", title=hint, rel="nofollow", **data)
+
+
+def export_menu(name: str) -> html.Details:
+    """The "Export ▾" menu: the shown histogram (full run or slice) as JSON or as a ROOT file, and the plot
+    as a PNG (Plotly's own image, also for grid cells, whose toolbar is hidden)."""
+    links = [
+        export_link("JSON", "histogram.json", "name", name, "The shown histogram as JSON"),
+        export_link("ROOT", "histogram.root", "name", name, "The shown histogram as a ROOT file (TH1D/TH2D)"),
+        html.A(
+            "PNG",
+            href="#",
+            className="me-2",
+            title="The plot as drawn, as a PNG image (as the camera in the plot's toolbar)",
+            **{"data-export-png": name},
+        ),
+    ]
+    return html.Details(
+        [html.Summary("Export ▾", className="text-muted"), html.Div(links, className="ps-2")],
+        className="export-menu small",
+    )
 
 
 def _checks_of(verdicts: Verdicts | None, name: str) -> tuple[CheckResult, ...] | None:
@@ -447,8 +478,15 @@ def group_content(
         )
         for i, h in enumerate(shown)
     ]
+    download = export_link(
+        "Download group (zip)", "group.zip", "group", group.name, "Every plot of the group: JSON and ROOT"
+    )
     heading = html.Div(
-        [html.H4(group.name, className="d-inline-block me-2"), group_badge(group, verdicts or {})],
+        [
+            html.H4(group.name, className="d-inline-block me-2"),
+            group_badge(group, verdicts or {}),
+            html.Span(download, className="small ms-2"),
+        ],
         className="mb-2",
     )
     if problems and not shown:

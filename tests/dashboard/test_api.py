@@ -43,6 +43,11 @@ def schema_of(path: str, status: str = "200") -> dict[str, Any]:
     return {**content, "components": OPENAPI["components"]}
 
 
+def media_of(path: str) -> str:
+    (media,) = OPENAPI["paths"][path]["get"]["responses"]["200"]["content"]
+    return str(media)
+
+
 def example_url(path: str) -> str:
     """The documented path with every parameter's example filled in."""
     params = OPENAPI["paths"][path]["get"]["parameters"]
@@ -63,8 +68,17 @@ def example_url(path: str) -> str:
 def test_every_documented_route_answers_as_documented(
     client: FlaskClient, api_data: tuple[Path, str, str], path: str
 ) -> None:
-    response = client.get(example_url(path), headers={"Authorization": f"Bearer {api_data[1]}"})
+    auth = {"Authorization": f"Bearer {api_data[1]}"}
+    url = example_url(path)
+    if path == "/jobs/{job_id}":  # a job of a slice nobody asked for yet
+        job = client.get(f"{PREFIX}/runs/300003/EMC/slice?from=1&to=4", headers=auth).get_json()["job"]
+        url = f"{PREFIX}/jobs/{job}?wait=30"
+    response = client.get(url, headers=auth)
     assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == media_of(path)
+    if response.mimetype != "application/json":
+        assert response.get_data()
+        return
     body = response.get_json()
     jsonschema.validate(body, schema_of(path))
 
@@ -99,7 +113,7 @@ def test_contents_errors_and_slices(client: FlaskClient, api_data: tuple[Path, s
     ).get_json()
     assert sum(sliced["values"]) < sum(full["values"])
     assert sliced["n_events"] < full["n_events"]
-    hot = client.get(f"{PREFIX}/runs/300003/EMC/slice?from=5&to=7&checks=1", headers=auth).get_json()
+    hot = client.get(f"{PREFIX}/runs/300003/EMC/slice?from=5&to=7&checks=1&wait=30", headers=auth).get_json()
     assert {r["check"] for r in hot["checks"]["EMCTRQA_histFastORL0"]} >= {"fastor-hot"}
     errors = {
         f"{PREFIX}/runs/999/EMC/histograms": 404,
@@ -107,6 +121,10 @@ def test_contents_errors_and_slices(client: FlaskClient, api_data: tuple[Path, s
         f"{PREFIX}/runs/300003/EMC/histogram": 400,
         f"{PREFIX}/runs/300003/EMC/slice?from=7&to=5": 400,
         f"{PREFIX}/runs/300003/EMC/slice?from=x&to=5": 400,
+        f"{PREFIX}/runs/300003/EMC/slice?from=0&to=999": 400,
+        f"{PREFIX}/runs/300003/EMC/slice?from=1&to=5&wait=100": 400,
+        f"{PREFIX}/runs/300003/XYZ/slice?from=1&to=5": 404,
+        f"{PREFIX}/jobs/api-slice-nope": 404,
         f"{PREFIX}/trends/EMC/noSuchTrend": 404,
         f"{PREFIX}/runs?page=0": 400,
     }
@@ -125,3 +143,62 @@ def test_the_docs_page_lists_every_route(client: FlaskClient, api_data: tuple[Pa
     for path in OPENAPI["paths"]:
         assert f"GET {PREFIX}{path}" in text
     assert "https://" not in text
+
+
+@pytest.fixture
+def slow_client(make_app: Callable[..., dash.Dash], api_data: tuple[Path, str, str]) -> FlaskClient:
+    """Slices take an extra second, so a job is seen pending."""
+    return make_app(api_data[0], slice_delay_seconds=1.0).server.test_client()
+
+
+def test_a_slice_is_a_background_job_polled_until_done(
+    slow_client: FlaskClient, api_data: tuple[Path, str, str]
+) -> None:
+    auth = {"Authorization": f"Bearer {api_data[1]}"}
+    url = f"{PREFIX}/runs/300003/EMC/slice?from=2&to=6"
+    submitted = slow_client.get(url, headers=auth)
+    assert submitted.status_code == 202
+    body = submitted.get_json()
+    jsonschema.validate(body, schema_of("/runs/{run_number}/{subsystem}/slice", "202"))
+    assert body["status"] == "pending"
+    assert body["poll"] == f"{PREFIX}/jobs/{body['job']}"
+    again = slow_client.get(url, headers=auth).get_json()
+    assert (again["status"], again["job"]) == ("pending", body["job"])  # one job per slice
+    done = slow_client.get(body["poll"] + "?wait=30", headers=auth)
+    assert done.status_code == 200
+    result = done.get_json()
+    jsonschema.validate(result, schema_of("/jobs/{job_id}"))
+    assert (result["status"], result["job"]) == ("done", body["job"])
+    assert "Time slice: requested 2–6 min" in result["description"]
+    assert slow_client.get(body["poll"], headers=auth).get_json()["status"] == "done"  # polls again
+    cached = slow_client.get(url, headers=auth).get_json()  # the job filled the view cache
+    assert (cached["status"], cached["job"], cached["description"]) == ("done", None, result["description"])
+
+
+def test_a_failed_job_says_why(
+    client: FlaskClient, api_data: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from overwatch_core.views import MissingFileError, ViewService
+
+    def fails(*_args: object, **_kwargs: object) -> None:
+        raise MissingFileError("file 'Run300003/EMC/x.root' of run 300003 is missing on disk")
+
+    monkeypatch.setattr(ViewService, "time_slice", fails)  # the forked job inherits it
+    auth = {"Authorization": f"Bearer {api_data[1]}"}
+    response = client.get(f"{PREFIX}/runs/300003/EMC/slice?from=3&to=6&wait=30", headers=auth)
+    body = response.get_json()
+    jsonschema.validate(body, schema_of("/runs/{run_number}/{subsystem}/slice"))
+    assert body["status"] == "failed"
+    assert body["error"].startswith("Missing file: file 'Run300003/EMC/x.root'")
+
+
+def test_slice_keys_are_read_as_the_page_reads_them(
+    client: FlaskClient, api_data: tuple[Path, str, str]
+) -> None:
+    """Missing threshold and scale take the subsystem's defaults, as on the run page: TPC is unscaled."""
+    auth = {"Authorization": f"Bearer {api_data[1]}"}
+    tpc = client.get(f"{PREFIX}/runs/300003/TPC/slice?from=1&to=5&wait=30", headers=auth).get_json()
+    assert tpc["status"] == "done", tpc
+    assert ", unscaled, " in tpc["description"]
+    emc = client.get(f"{PREFIX}/runs/300003/EMC/slice?from=1&to=5&scale=0&wait=30", headers=auth).get_json()
+    assert ", unscaled, " in emc["description"]

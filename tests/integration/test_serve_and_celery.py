@@ -8,6 +8,7 @@ to one worker would hang silently (the output never comes, no error); these test
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -276,6 +277,31 @@ def complete_slices(browser: webdriver.Chrome, base_url: str, *watched: Started)
 # -- the tests -------------------------------------------------------------------------------------------
 
 
+def api_slice_through_the_job(base_url: str, env: dict[str, str]) -> dict[str, object]:
+    """/api/v1's slice with a token made by `overwatch users token`: submitted, then polled (any worker
+    may answer) until done; the answer of the last poll."""
+    made = subprocess.run(
+        [*overwatch_command(), "users", "token", USER[0], "--label", "integration"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+
+    def get(path: str) -> tuple[int, dict[str, object]]:
+        request = urllib.request.Request(base_url + path, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=WAIT) as response:
+            return response.status, json.loads(response.read())
+
+    status, body = get("/api/v1/runs/300003/EMC/slice?from=1&to=3")
+    assert (status, body["status"]) == (202, "pending"), body
+    deadline = time.monotonic() + WAIT
+    while body["status"] == "pending" and time.monotonic() < deadline:
+        status, body = get(f"{body['poll']}?wait=2")
+    assert (status, body["status"]) == (200, "done"), body
+    assert str(body["description"]).startswith("Time slice: requested 1–3 min")
+    return body
+
+
 def test_serve_with_two_workers_completes_a_slice(
     start: Callable[..., Started], site: dict[str, str], driver: webdriver.Chrome
 ) -> None:
@@ -283,6 +309,7 @@ def test_serve_with_two_workers_completes_a_slice(
     server, base_url = serve(start, {**site, "OVERWATCH_SLICE_DELAY_SECONDS": "2"})
     log_in(driver, base_url)
     complete_slices(driver, base_url, server)
+    api_slice_through_the_job(base_url, site)
     jobs = Path(site["OVERWATCH_INSTANCE_FOLDER"]) / "jobs"
     assert any(jobs.iterdir()), "the diskcache job store every worker shares"
     assert "Traceback" not in server.output(), server.tail()
@@ -321,9 +348,11 @@ def test_celery_worker_completes_a_slice(
     wait_for(lambda: " ready." in worker.output(), "the Celery worker to be ready", worker, broker)
     log_in(driver, base_url)
     complete_slices(driver, base_url, server, worker, broker)
+    api_slice_through_the_job(base_url, env)
 
     done = re.findall(r"Task background_callback_\w+\[[\w-]+\] succeeded", worker.output())
-    assert len(done) >= 2, worker.tail()
+    assert len(done) >= 3, worker.tail()
+    assert "Task background_callback_overwatch_api_time_slice[" in worker.output(), worker.tail()
     jobs = Path(site["OVERWATCH_INSTANCE_FOLDER"]) / "jobs"
     assert not jobs.exists() or not any(jobs.iterdir()), "no diskcache jobs: Celery ran them"
     assert "Traceback" not in server.output() + worker.output(), server.tail() + worker.tail()
