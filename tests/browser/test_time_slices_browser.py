@@ -561,3 +561,107 @@ def test_a_job_the_user_moved_on_from_does_not_take_the_page_over(
     assert banner(dash_duo) == first, "the group keeps the slice its link carried, not the late job's"
     assert dash_duo.find_element("#run-page-main h4").text == "EMCal cluster level"
     assert dash_duo.get_logs() == []
+
+
+def mark_centres(dash_duo: DashComposite, slider: str) -> list[float]:
+    """The x centre of every minute's mark on a slider (the run page marks each file's minute)."""
+    found: list[float] = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#' + arguments[0] + ' .dash-slider-mark'))"
+        ".map(m => { const r = m.getBoundingClientRect(); return r.left + r.width / 2; });",
+        slider,
+    )
+    return found
+
+
+def thumb_centres(dash_duo: DashComposite, slider: str) -> list[float]:
+    found: list[float] = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#' + arguments[0] + ' .dash-slider-thumb'))"
+        ".map(t => { const r = t.getBoundingClientRect(); return r.left + r.width / 2; });",
+        slider,
+    )
+    return found
+
+
+def at_minute(marks: list[float], minute: float) -> float:
+    """Where a (fractional) minute lies on the track: between the marks of the whole minutes around it."""
+    whole = min(int(minute), len(marks) - 2)
+    return marks[whole] + (minute - whole) * (marks[whole + 1] - marks[whole])
+
+
+#: Records the time window's thumb values at every change, and whether the mouse button was down then.
+RECORD_DRAG = """
+window.__drag = [];
+window.__held = false;
+document.addEventListener('pointerdown', () => { window.__held = true; }, true);
+document.addEventListener('pointerup', () => { window.__held = false; }, true);
+new MutationObserver(() => {
+    const values = Array.from(document.querySelectorAll('#ts-range .dash-slider-thumb'))
+        .map(t => t.getAttribute('aria-valuenow'));
+    const last = window.__drag[window.__drag.length - 1];
+    if (!last || last.values.join() !== values.join()) {
+        window.__drag.push({values: values, held: window.__held,
+                            window: document.getElementById('ts-window').textContent});
+    }
+}).observe(document.getElementById('ts-range'), {attributes: true, subtree: true,
+                                                 attributeFilter: ['aria-valuenow']});
+"""
+
+
+def drag(dash_duo: DashComposite, thumb: int, minutes: list[float]) -> tuple[float, list[dict[str, Any]]]:
+    """Press a time-window thumb, move the pointer through (fractional) ``minutes`` in small steps as a hand
+    does, let go: one gesture (a second ActionChains would lose the pointer capture). Returns where the
+    pointer let go and the thumb values seen on the way, each with whether the button was still down."""
+    dash_duo.driver.execute_script(RECORD_DRAG)
+    marks = mark_centres(dash_duo, "ts-range")
+    pointer = thumb_centres(dash_duo, "ts-range")[thumb]
+    handle = thumbs(dash_duo, "ts-range")[thumb]
+    chain = ActionChains(dash_duo.driver).move_to_element(handle).click_and_hold()
+    for minute in minutes:
+        step = round((at_minute(marks, minute) - pointer) / 4)
+        for _ in range(4):
+            chain.move_by_offset(step, 0)
+        pointer += 4 * step
+    chain.release().perform()
+    seen: list[dict[str, Any]] = dash_duo.driver.execute_script("return window.__drag;")
+    return pointer, seen
+
+
+def test_the_window_dragged_with_the_mouse_snaps_to_minutes_and_apply_computes_it(
+    dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
+) -> None:
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
+    wait_for_group(dash_duo, plots=2)
+    full = l0_card(dash_duo)
+    marks = mark_centres(dash_duo, "ts-range")
+    assert len(marks) == 8, "a mark at every minute 0–7"
+    assert thumb_centres(dash_duo, "ts-range") == [marks[0], marks[7]]
+
+    # The lower thumb follows the pointer minute by minute while held; nothing is chosen before it is let go.
+    pointer, seen = drag(dash_duo, 0, [1.3, 2.35])
+    held = {"held": True, "window": "Window: 0–7 min"}
+    assert seen[:2] == [{"values": ["1", "7"], **held}, {"values": ["2", "7"], **held}]
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 2–7 min", timeout=WAIT)
+    assert thumb_values(dash_duo, "ts-range") == ["2", "7"]
+    lower = thumb_centres(dash_duo, "ts-range")[0]
+    assert lower == marks[2], "let go at 2.35 min, the thumb snaps onto the minute 2 mark"
+    assert abs(pointer - lower) > 20, "away from where the pointer let go"
+
+    # The upper thumb, dragged down through minute 6 to 5.4: it snaps to 5.
+    pointer, seen = drag(dash_duo, 1, [6.2, 5.4])
+    held = {"held": True, "window": "Window: 2–7 min"}
+    assert seen[:2] == [{"values": ["2", "6"], **held}, {"values": ["2", "5"], **held}]
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 2–5 min", timeout=WAIT)
+    assert thumb_centres(dash_duo, "ts-range") == [marks[2], marks[5]]
+    assert abs(pointer - marks[5]) > 20
+    assert dash_duo.driver.current_url == f"{base_url}{RUN_PAGE}?group={GROUP}", "nothing applied yet"
+
+    dash_duo.find_element("#ts-apply").click()
+    wait_for_banner(
+        dash_duo, re.compile(r"^Time slice: requested 2–5 min, shown 2–5 min \(nearest files\), ")
+    )
+    permalink = f"{base_url}{RUN_PAGE}?from=2&to=5&threshold=0&scale=1&group={GROUP}"
+    wait_until(lambda: dash_duo.driver.current_url == permalink, msg="the URL holds the dragged window")
+    wait_until(lambda: l0_card(dash_duo) not in (None, full), msg="the slice's figure")
+    wait_idle(dash_duo)
+    assert thumb_values(dash_duo, "ts-range") == ["2", "5"], "the controls show the slice"
+    assert dash_duo.get_logs() == []
