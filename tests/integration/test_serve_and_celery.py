@@ -122,6 +122,23 @@ def complete_slices(browser: webdriver.Chrome, base_url: str, *watched: Started)
     assert severe_logs(browser) == []
 
 
+#: An access-log line of a poll for a background job's result: its cache key, status and the answering
+#: worker's PID (cli.ACCESS_LOG_FORMAT ends in it).
+POLL = re.compile(
+    r'"POST /_dash-update-component\?\S*\bcacheKey=([^&\s]+)\S* HTTP/[\d.]+" (\d{3}) .* <(\d+)>$'
+)
+
+
+def job_polls(log: str) -> dict[str, set[str]]:
+    """Job cache key → PIDs of the workers that answered its polls (ready or not yet)."""
+    answered: dict[str, set[str]] = {}
+    for line in log.splitlines():
+        found = POLL.search(line)
+        if found is not None and found[2] in ("200", "204"):
+            answered.setdefault(found[1], set()).add(found[3])
+    return answered
+
+
 # -- the tests -------------------------------------------------------------------------------------------
 
 
@@ -132,6 +149,12 @@ def test_serve_with_two_workers_completes_a_slice(
     server, base_url = serve(start, {**site, "OVERWATCH_SLICE_DELAY_SECONDS": "2"})
     log_in(driver, base_url)
     complete_slices(driver, base_url, server)
+    workers = set(re.findall(r"Booting worker with pid: (\d+)", server.output()))
+    assert len(workers) == 2
+    answered = job_polls(server.output())
+    assert len(answered) == 2, f"the two slices' jobs: {answered}"
+    for job, pids in answered.items():
+        assert pids == workers, f"job {job}: its polls were answered by both workers"
     jobs = Path(site["OVERWATCH_INSTANCE_FOLDER"]) / "jobs"
     assert any(jobs.iterdir()), "the diskcache job store every worker shares"
     assert "Traceback" not in server.output(), server.tail()
