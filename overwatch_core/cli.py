@@ -200,12 +200,17 @@ def cmd_archive(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+#: gunicorn's default access-log line with the answering worker's PID last ("<1234>"): which worker
+#: served a request (a job's polls land on any of them) is then in the log.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(p)s'
+
+
 def _gunicorn_command(settings: Settings) -> list[str]:
     """gunicorn serving the dashboard; the core only names the module, it never imports the web app."""
     return [
         sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(settings.workers),
         "--bind", f"{settings.host}:{settings.port}", "--timeout", "120", "--access-logfile", "-",
-        "dashboard.wsgi:server",
+        "--access-logformat", ACCESS_LOG_FORMAT, "dashboard.wsgi:server",
     ]  # fmt: skip
 
 

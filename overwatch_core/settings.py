@@ -53,6 +53,9 @@ class Settings:
     process_period_seconds: float = _setting(
         10.0, "How often `overwatch process --watch` looks for new files."
     )
+    live_refresh_seconds: float = _setting(
+        20.0, "How often the run list and an ongoing run's page look for new files, in the browser."
+    )
     view_cache_mb: int = _setting(1024, "On-disk cache of processed views and time slices, in MB.")
     alarms: dict[str, Any] = _setting(
         {}, "Alarms per trend name: a list of alarm tables each (see [alarms])."
@@ -96,6 +99,8 @@ class Settings:
         for name in (*numbers, *more, "login_window_minutes", "slice_delay_seconds"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must not be negative, got {getattr(self, name)!r}")
+        if self.live_refresh_seconds <= 0:
+            raise ConfigError(f"live_refresh_seconds: must be positive, got {self.live_refresh_seconds!r}")
 
     @functools.cached_property
     def trend_alarms(self) -> dict[str, tuple[Alarm, ...]]:

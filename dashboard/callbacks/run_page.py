@@ -25,16 +25,19 @@ def newest_file(run_number: int, subsystem: str) -> str:
 
 
 def refreshed(context: dict[str, Any], shown: str) -> tuple[object, ...]:
-    """New main content (full-run views only), latest file, interval state, slider range and marks."""
+    """New main content (full-run views only), latest file, interval state, slider range and marks, and the
+    header (its file count and ongoing badge) when a file arrived or the run is over."""
     svc = services()
     run_number, name = int(context["run"]), str(context["subsystem"])
     still_ongoing = svc.ongoing_run() == run_number
-    unchanged = (no_update, no_update, not still_ongoing, no_update, no_update, no_update)
+    unchanged = (no_update, no_update, not still_ongoing, no_update, no_update, no_update, no_update)
     try:
-        sub = svc.catalog.run(run_number).subsystem(name)
+        run = svc.catalog.run(run_number)
+        sub = run.subsystem(name)
         latest = sub.files[-1].path if sub.files else ""
+        header = page.header(run, sub, still_ongoing)
         if latest == shown:
-            return unchanged
+            return (*unchanged[:-1], no_update if still_ongoing else header)
         content: object = no_update
         if not context.get("slice"):  # a time slice the user chose stays on screen
             view = svc.views.full_run(run_number, name)
@@ -44,7 +47,7 @@ def refreshed(context: dict[str, Any], shown: str) -> tuple[object, ...]:
     except OverwatchError:
         return unchanged
     length = sub.run_length_minutes
-    return content, latest, not still_ongoing, max(length, 1), ts.minute_marks(sub), length < 1
+    return content, latest, not still_ongoing, max(length, 1), ts.minute_marks(sub), length < 1, header
 
 
 def make_reference(context: dict[str, Any]) -> tuple[object, str]:
@@ -87,6 +90,7 @@ def register(app: dash.Dash) -> None:
         Output(ts.RANGE, "max"),
         Output(ts.RANGE, "marks"),
         Output(ts.RANGE, "disabled"),
+        Output(page.HEADER, "children"),
         Input(page.LIVE, "n_intervals"),
         State(page.QUERY, "data"),
         State(page.LATEST, "data"),

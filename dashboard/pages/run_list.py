@@ -19,7 +19,6 @@ from overwatch_core.quality import Cell, overview
 
 PATH = "/"
 PER_PAGE = 50
-REFRESH_MS = 30_000
 #: Largest page asked of the database (its OFFSET is a 64-bit integer); beyond it, the last page is shown.
 MAX_PAGE = (2**63 - 1) // PER_PAGE
 #: Largest run number the catalog can hold (a 32-bit column on PostgreSQL); larger ones are unknown runs.
@@ -169,7 +168,9 @@ def layout(page: str | None = None, **ignored: object) -> html.Div:
     number, problem = parse_int(page, "page", minimum=1)
     notices = [notice(problem)] if problem else []
     notices += [notice(f"Ignored unknown parameter {k!r}.") for k in ignored]
-    ongoing = services().ongoing_run()
+    svc = services()
+    ongoing = svc.ongoing_run()
+    refresh_ms = round(svc.settings.live_refresh_seconds * 1000)
     jump = dbc.InputGroup(
         [
             dbc.Input(id=JUMP_INPUT, type="number", placeholder="Run number", min=0, debounce=False),
@@ -190,7 +191,7 @@ def layout(page: str | None = None, **ignored: object) -> html.Div:
             *notices,
             html.Div(ongoing_banner(ongoing), id=ONGOING, className="mt-2"),
             dcc.Store(id=PAGE_STORE, data=number or 1),
-            dcc.Interval(id=REFRESH, interval=REFRESH_MS, disabled=ongoing is None),
+            dcc.Interval(id=REFRESH, interval=refresh_ms, disabled=ongoing is None),
             html.Div(run_table(number or 1), id=TABLE),
         ]
     )

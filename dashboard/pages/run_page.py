@@ -43,11 +43,12 @@ from overwatch_core.views import SubsystemView
 log = logging.getLogger(__name__)
 
 PATH = "/runs/<run>/<subsystem>"
-LIVE_MS = 20_000
 LOGBOOK = "https://alice-logbook.cern.ch/logbook/date_online.php?p_cont=rund&p_run={run}"
 RCT = "https://alimonitor.cern.ch/runview/?run={run}"
 
 MAIN = "run-page-main"
+#: The header (run, subsystem, ongoing badge, file count), redrawn by the live refresh.
+HEADER = "run-page-header"
 LIVE = "run-page-live"
 LATEST = "run-page-latest-file"
 QUERY = "run-page-query"
@@ -803,14 +804,16 @@ def layout(
     }
     return html.Div(
         [
-            header(catalog_run, sub, ongoing),
+            html.Div(header(catalog_run, sub, ongoing), id=HEADER),
             *notices,
             alarms_panel(catalog_run.run_number, sub.name),
             panel(sub, query.request, defaults),
             dcc.Store(id=QUERY, data=context),
             dcc.Store(id=LATEST, data=sub.files[-1].path if sub.files else ""),
             dcc.Store(id=PENDING, data=pending),
-            dcc.Interval(id=LIVE, interval=LIVE_MS, disabled=not ongoing),
+            dcc.Interval(
+                id=LIVE, interval=round(svc.settings.live_refresh_seconds * 1000), disabled=not ongoing
+            ),
             html.Div(content, id=MAIN),
         ]
     )

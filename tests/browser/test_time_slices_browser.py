@@ -5,7 +5,9 @@ job, Reset, the live threshold what-if, bad input, Cancel, a late job that must 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dash
@@ -517,12 +519,62 @@ def test_cancel_keeps_the_old_view(
     assert dash_duo.get_logs() == []
 
 
+class SliceGate:
+    """Takes the place of ``slice_delay_seconds``' sleep: a computed slice waits until the test opens the
+    gate (a file, since the jobs run in processes forked from the server), so a job is surely still
+    running when the user moves on, however slow the machine; a bound keeps a broken test from hanging."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self) -> None:
+        deadline = time.monotonic() + 120
+        while not self.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def open(self) -> None:
+        self.path.touch()
+
+
+#: Counts the answers that carried a finished job's ts-result (a poll with a body, not 204), from now on.
+WATCH_RESULTS = """
+window.__results = 0;
+if (!window.__resultsWatched) {
+    window.__resultsWatched = true;
+    const send = window.fetch;
+    window.fetch = function (url, options) {
+        const answer = send.apply(this, arguments);
+        let poll = false;
+        try {
+            poll = String(url).includes('cacheKey=') && JSON.parse(options.body).output === 'ts-result.data';
+        } catch (error) { /* not a callback */ }
+        if (poll) {
+            answer.then(response => response.clone().text()).then(body => {
+                if (body.includes('"ts-result"')) window.__results += 1;
+            }).catch(() => {});
+        }
+        return answer;
+    };
+}
+"""
+
+#: Resolves after two animation frames and a task: whatever a received answer set off has run by then.
+SETTLED = """
+const done = arguments[arguments.length - 1];
+requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0)));
+"""
+
+
 def test_a_job_the_user_moved_on_from_does_not_take_the_page_over(
-    dash_duo: DashComposite, start_app: Callable[..., dash.Dash], shifter: tuple[str, str]
+    dash_duo: DashComposite, start_app: Callable[..., dash.Dash], shifter: tuple[str, str], tmp_path: Path
 ) -> None:
-    app = start_app(slice_delay_seconds=5.0)  # every slice computed takes 5 s more: time to move on
+    app = start_app()
+    gate = SliceGate(tmp_path / "gate-open")
     with app.server.app_context():
-        services().views.time_slice(300003, "EMC", TimeSliceRequest(2, 7, True, 0))
+        views = services().views
+        views.full_run(300003, "EMC")  # the page itself and the slice 2–7 are computed now, ungated
+        views.time_slice(300003, "EMC", TimeSliceRequest(2, 7, True, 0))
+        views.delay = gate  # every slice computed from now on waits for the gate
     base_url = str(dash_duo.server.url)
     log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
     wait_for_group(dash_duo, plots=2)
@@ -534,7 +586,7 @@ def test_a_job_the_user_moved_on_from_does_not_take_the_page_over(
     wait_idle(dash_duo)
     set_window(dash_duo, 5)
     dash_duo.find_element("#ts-apply").click()
-    wait_until(lambda: is_enabled(dash_duo, "#ts-cancel"), msg="the second job runs")
+    wait_until(lambda: is_enabled(dash_duo, "#ts-cancel") and live_jobs(), msg="the second job runs")
     dash_duo.driver.back()
     wait_until(lambda: description(dash_duo).startswith("Full run"), msg="back to the full run, in place")
     wait_idle(dash_duo)
@@ -545,19 +597,134 @@ def test_a_job_the_user_moved_on_from_does_not_take_the_page_over(
     dash_duo.driver.forward()
     assert wait_for_banner(dash_duo, re.compile(r"^Time slice: requested 2–7 min")) == first
 
-    # Another group while a job runs: the finished job's result is dropped there.
+    # Another group while a job runs: the job finishes there, and its result is dropped.
     set_window(dash_duo, 4)
+    dash_duo.driver.execute_script(WATCH_RESULTS)
     dash_duo.find_element("#ts-apply").click()
-    wait_until(lambda: is_enabled(dash_duo, "#ts-cancel"), msg="a job runs")
+    wait_until(lambda: is_enabled(dash_duo, "#ts-cancel") and live_jobs(), msg="a job runs")
     link = dash_duo.driver.find_element("link text", "EMCal cluster level")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", link)
     link.click()
     dash_duo.wait_for_text_to_equal("#run-page-main h4", "EMCal cluster level", timeout=WAIT)
     other = dash_duo.driver.current_url
     assert "group=EMCal+cluster+level" in other
-    wait_until(lambda: not live_jobs(), msg="the job has ended (finished or cancelled by the navigation)")
+    assert live_jobs(), "the job still runs on the other group's page"
+    gate.open()
+    wait_until(lambda: not live_jobs(), msg="the job has finished")
+    with app.server.app_context():
+        late = TimeSliceRequest(4, 7, True, 0)
+        assert services().views.cached_time_slice(300003, "EMC", late) is not None, "finished, not cancelled"
+    wait_until(
+        lambda: dash_duo.driver.execute_script("return window.__results;") >= 1,
+        msg="its result reached the page",
+    )
+    dash_duo.driver.execute_async_script(SETTLED)
     wait_idle(dash_duo)
     assert dash_duo.driver.current_url == other
     assert banner(dash_duo) == first, "the group keeps the slice its link carried, not the late job's"
     assert dash_duo.find_element("#run-page-main h4").text == "EMCal cluster level"
+    assert dash_duo.get_logs() == []
+
+
+def mark_centres(dash_duo: DashComposite, slider: str) -> list[float]:
+    """The x centre of every minute's mark on a slider (the run page marks each file's minute)."""
+    found: list[float] = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#' + arguments[0] + ' .dash-slider-mark'))"
+        ".map(m => { const r = m.getBoundingClientRect(); return r.left + r.width / 2; });",
+        slider,
+    )
+    return found
+
+
+def thumb_centres(dash_duo: DashComposite, slider: str) -> list[float]:
+    found: list[float] = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#' + arguments[0] + ' .dash-slider-thumb'))"
+        ".map(t => { const r = t.getBoundingClientRect(); return r.left + r.width / 2; });",
+        slider,
+    )
+    return found
+
+
+def at_minute(marks: list[float], minute: float) -> float:
+    """Where a (fractional) minute lies on the track: between the marks of the whole minutes around it."""
+    whole = min(int(minute), len(marks) - 2)
+    return marks[whole] + (minute - whole) * (marks[whole + 1] - marks[whole])
+
+
+#: Records the time window's thumb values at every change, and whether the mouse button was down then.
+RECORD_DRAG = """
+window.__drag = [];
+window.__held = false;
+document.addEventListener('pointerdown', () => { window.__held = true; }, true);
+document.addEventListener('pointerup', () => { window.__held = false; }, true);
+new MutationObserver(() => {
+    const values = Array.from(document.querySelectorAll('#ts-range .dash-slider-thumb'))
+        .map(t => t.getAttribute('aria-valuenow'));
+    const last = window.__drag[window.__drag.length - 1];
+    if (!last || last.values.join() !== values.join()) {
+        window.__drag.push({values: values, held: window.__held,
+                            window: document.getElementById('ts-window').textContent});
+    }
+}).observe(document.getElementById('ts-range'), {attributes: true, subtree: true,
+                                                 attributeFilter: ['aria-valuenow']});
+"""
+
+
+def drag(dash_duo: DashComposite, thumb: int, minutes: list[float]) -> tuple[float, list[dict[str, Any]]]:
+    """Press a time-window thumb, move the pointer through (fractional) ``minutes`` in small steps as a hand
+    does, let go: one gesture (a second ActionChains would lose the pointer capture). Returns where the
+    pointer let go and the thumb values seen on the way, each with whether the button was still down."""
+    dash_duo.driver.execute_script(RECORD_DRAG)
+    marks = mark_centres(dash_duo, "ts-range")
+    pointer = thumb_centres(dash_duo, "ts-range")[thumb]
+    handle = thumbs(dash_duo, "ts-range")[thumb]
+    chain = ActionChains(dash_duo.driver).move_to_element(handle).click_and_hold()
+    for minute in minutes:
+        step = round((at_minute(marks, minute) - pointer) / 4)
+        for _ in range(4):
+            chain.move_by_offset(step, 0)
+        pointer += 4 * step
+    chain.release().perform()
+    seen: list[dict[str, Any]] = dash_duo.driver.execute_script("return window.__drag;")
+    return pointer, seen
+
+
+def test_the_window_dragged_with_the_mouse_snaps_to_minutes_and_apply_computes_it(
+    dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
+) -> None:
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group={GROUP}")
+    wait_for_group(dash_duo, plots=2)
+    full = l0_card(dash_duo)
+    marks = mark_centres(dash_duo, "ts-range")
+    assert len(marks) == 8, "a mark at every minute 0–7"
+    assert thumb_centres(dash_duo, "ts-range") == [marks[0], marks[7]]
+
+    # The lower thumb follows the pointer minute by minute while held; nothing is chosen before it is let go.
+    pointer, seen = drag(dash_duo, 0, [1.3, 2.35])
+    held = {"held": True, "window": "Window: 0–7 min"}
+    assert seen[:2] == [{"values": ["1", "7"], **held}, {"values": ["2", "7"], **held}]
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 2–7 min", timeout=WAIT)
+    assert thumb_values(dash_duo, "ts-range") == ["2", "7"]
+    lower = thumb_centres(dash_duo, "ts-range")[0]
+    assert lower == marks[2], "let go at 2.35 min, the thumb snaps onto the minute 2 mark"
+    assert abs(pointer - lower) > 20, "away from where the pointer let go"
+
+    # The upper thumb, dragged down through minute 6 to 5.4: it snaps to 5.
+    pointer, seen = drag(dash_duo, 1, [6.2, 5.4])
+    held = {"held": True, "window": "Window: 2–7 min"}
+    assert seen[:2] == [{"values": ["2", "6"], **held}, {"values": ["2", "5"], **held}]
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 2–5 min", timeout=WAIT)
+    assert thumb_centres(dash_duo, "ts-range") == [marks[2], marks[5]]
+    assert abs(pointer - marks[5]) > 20
+    assert dash_duo.driver.current_url == f"{base_url}{RUN_PAGE}?group={GROUP}", "nothing applied yet"
+
+    dash_duo.find_element("#ts-apply").click()
+    wait_for_banner(
+        dash_duo, re.compile(r"^Time slice: requested 2–5 min, shown 2–5 min \(nearest files\), ")
+    )
+    permalink = f"{base_url}{RUN_PAGE}?from=2&to=5&threshold=0&scale=1&group={GROUP}"
+    wait_until(lambda: dash_duo.driver.current_url == permalink, msg="the URL holds the dragged window")
+    wait_until(lambda: l0_card(dash_duo) not in (None, full), msg="the slice's figure")
+    wait_idle(dash_duo)
+    assert thumb_values(dash_duo, "ts-range") == ["2", "5"], "the controls show the slice"
     assert dash_duo.get_logs() == []

@@ -91,6 +91,8 @@ def test_invalid_values() -> None:
         load_settings(None, env={}, subsystems=["EMC"])
     with pytest.raises(ConfigError, match="settle_seconds"):
         load_settings(None, env={}, settle_seconds=-1)
+    with pytest.raises(ConfigError, match="live_refresh_seconds: must be positive"):
+        load_settings(None, env={}, live_refresh_seconds=0)
     with pytest.raises(ConfigError, match="log_level"):
         load_settings(None, env={}, log_level="LOUD")
 

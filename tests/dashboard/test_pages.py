@@ -417,9 +417,11 @@ def test_run_page_live_callback(logged_in_client: FlaskClient, app: dash.Dash) -
     trigger = f"{run_page.LIVE}.n_intervals"
     state = {f"{run_page.QUERY}__data": query}
     unchanged = fire(logged_in_client, trigger, **state, **{f"{run_page.LATEST}__data": newest})
-    assert unchanged.status_code in (200, 204)
-    if unchanged.status_code == 200:
-        assert run_page.MAIN not in unchanged.get_json()["response"], "nothing new: the plots stay"
+    over = unchanged.get_json()["response"]
+    assert run_page.MAIN not in over, "nothing new: the plots stay"
+    assert over[run_page.LIVE] == {"disabled": True}, "the run is over: refreshing stops"
+    assert "Run 300003 · EMC" in str(over[run_page.HEADER]), "the header is redrawn once"
+    assert "ongoing" not in str(over[run_page.HEADER]), "without the ongoing badge"
     changed = fire(logged_in_client, trigger, **state, **{f"{run_page.LATEST}__data": "older.root"})
     response = changed.get_json()["response"]
     assert response[run_page.LATEST] == {"data": newest}

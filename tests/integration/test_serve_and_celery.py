@@ -7,144 +7,41 @@ to one worker would hang silently (the output never comes, no error); these test
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
-import psutil
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.integration.processes import (
+    WAIT,
+    Started,
+    free_port,
+    overwatch_command,
+    serve,
+    severe_logs,
+    text_of,
+    wait_for,
+    wait_in_browser,
+)
+
 pytestmark = pytest.mark.browser
 
-WAIT = 60  # seconds: process start-up and a slice on two cores shared with other work
 USER = ("sam", "sam-integration-pw")
 RUN_PAGE = "/runs/300003/EMC"
 HOT_LIST = "517, 2222, 3931"
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-dev-shm-usage",
-    "--disable-gpu",
-    "--disable-extensions",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1920,1080",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-)
-
-
-# -- processes -------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def overwatch_command() -> list[str]:
-    script = Path(sys.executable).with_name("overwatch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "overwatch_core.cli"]
-
-
-@dataclass
-class Started:
-    """A process group started for a test; its output goes to ``log``."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def tail(self, lines: int = 40) -> str:
-        return f"--- {self.name} output (last {lines} lines) ---\n" + "\n".join(
-            self.output().splitlines()[-lines:]
-        )
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            pytest.fail(f"{self.name} exited with {self.process.returncode}\n{self.tail()}")
-
-    def stop(self) -> None:
-        """SIGTERM to the whole group (the CLI, gunicorn's master and workers, jobs), then wait."""
-        try:
-            members = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
-        except psutil.NoSuchProcess:
-            members = []
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        _gone, alive = psutil.wait_procs(members, timeout=30)
-        for survivor in alive:
-            try:
-                survivor.kill()
-            except psutil.NoSuchProcess:
-                continue
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Started]]:
-    """``start(name, command, env)``: a process in its own session; all are stopped at teardown, the
-    last started first."""
-    started: list[Started] = []
-
-    def run(name: str, command: list[str], env: dict[str, str]) -> Started:
-        log = tmp_path / f"{name}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=tmp_path,
-            )  # fmt: skip
-        started.append(Started(name, process, log))
-        return started[-1]
-
-    yield run
-    for item in reversed(started):
-        item.stop()
-
-
-def wait_for(condition: Callable[[], object], what: str, *watched: Started, timeout: float = WAIT) -> None:
-    """Poll ``condition`` until true; fail at once (with its output) when a watched process exits."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for item in watched:
-            item.check_alive()
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n" + "\n".join(
-                item.tail() for item in watched
-            ))  # fmt: skip
-        time.sleep(0.2)
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return bool(response.status == 200 and response.read() == b"Alive")
-    except (OSError, urllib.error.URLError):
-        return False
 
 
 @pytest.fixture
@@ -172,52 +69,7 @@ def site(demo_data: Path, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def serve(start: Callable[..., Started], env: dict[str, str], *watched: Started) -> tuple[Started, str]:
-    """`overwatch serve`, waited for until /status answers and both workers have booted."""
-    server = start("serve", [*overwatch_command(), "serve"], env)
-    base_url = f"http://127.0.0.1:{env['OVERWATCH_PORT']}"
-    wait_for(lambda: answers(f"{base_url}/status"), f"{base_url}/status", server, *watched)
-    wait_for(lambda: server.output().count("Booting worker with pid") >= 2, "2 gunicorn workers", server)
-    assert "Control server error" not in server.output(), "gunicorn must run with --no-control-socket"
-    return server, base_url
-
-
 # -- the browser -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def driver() -> Iterator[webdriver.Chrome]:
-    options = Options()
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    if os.environ.get("DASH_TEST_CHROMEPATH"):
-        options.binary_location = os.environ["DASH_TEST_CHROMEPATH"]
-    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
-    browser = webdriver.Chrome(options=options)
-    yield browser
-    browser.quit()
-
-
-def text_of(browser: webdriver.Chrome, selector: str) -> str:
-    try:
-        found = browser.find_elements(By.CSS_SELECTOR, selector)
-        return found[0].text if found else ""
-    except StaleElementReferenceException:
-        return ""
-
-
-def wait_in_browser(
-    browser: webdriver.Chrome, condition: Callable[[], object], what: str, *watched: Started
-) -> None:
-    """Like wait_for, with a re-rendered (stale) element counting as not yet."""
-
-    def settled() -> object:
-        try:
-            return condition()
-        except WebDriverException:
-            return False
-
-    wait_for(settled, what, *watched)
 
 
 def threshold(browser: webdriver.Chrome) -> str | None:
@@ -270,8 +122,24 @@ def complete_slices(browser: webdriver.Chrome, base_url: str, *watched: Started)
     )
     assert browser.current_url == f"{base_url}{RUN_PAGE}?from=2&to=3&threshold=100&scale=1&group=FastOR"
     assert "Threshold: 0.1" in text_of(browser, "#run-page-main .info-panel")
-    logs = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
-    assert logs == []
+    assert severe_logs(browser) == []
+
+
+#: An access-log line of a poll for a background job's result: its cache key, status and the answering
+#: worker's PID (cli.ACCESS_LOG_FORMAT ends in it).
+POLL = re.compile(
+    r'"POST /_dash-update-component\?\S*\bcacheKey=([^&\s]+)\S* HTTP/[\d.]+" (\d{3}) .* <(\d+)>$'
+)
+
+
+def job_polls(log: str) -> dict[str, set[str]]:
+    """Job cache key → PIDs of the workers that answered its polls (ready or not yet)."""
+    answered: dict[str, set[str]] = {}
+    for line in log.splitlines():
+        found = POLL.search(line)
+        if found is not None and found[2] in ("200", "204"):
+            answered.setdefault(found[1], set()).add(found[3])
+    return answered
 
 
 # -- the tests -------------------------------------------------------------------------------------------
@@ -309,6 +177,12 @@ def test_serve_with_two_workers_completes_a_slice(
     server, base_url = serve(start, {**site, "OVERWATCH_SLICE_DELAY_SECONDS": "2"})
     log_in(driver, base_url)
     complete_slices(driver, base_url, server)
+    workers = set(re.findall(r"Booting worker with pid: (\d+)", server.output()))
+    assert len(workers) == 2
+    answered = job_polls(server.output())
+    assert len(answered) == 2, f"the two slices' jobs: {answered}"
+    for job, pids in answered.items():
+        assert pids == workers, f"job {job}: its polls were answered by both workers"
     api_slice_through_the_job(base_url, site)
     jobs = Path(site["OVERWATCH_INSTANCE_FOLDER"]) / "jobs"
     assert any(jobs.iterdir()), "the diskcache job store every worker shares"
