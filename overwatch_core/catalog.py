@@ -725,6 +725,12 @@ class Catalog:
             return False
         return True
 
+    def lease_holder(self, name: str) -> str | None:
+        """Who holds the lease ``name`` (even if it has run out), or None."""
+        with self.engine.connect() as conn:
+            holder = conn.execute(sa.select(leases.c.holder).where(leases.c.name == name)).scalar()
+        return None if holder is None else str(holder)
+
     def release_lease(self, name: str, holder: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(leases.delete().where(leases.c.name == name, leases.c.holder == holder))

@@ -26,7 +26,7 @@ from overwatch_core.catalog import Catalog, FileReport, RunPage, make_engine
 from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.ingest import rebuild
-from overwatch_core.processing import Processor, leader_lock, open_services
+from overwatch_core.processing import Processor, kept_lease, leader_lock, open_services, stand_by
 from overwatch_core.quality import subsystem_quality
 from overwatch_core.settings import Settings, load_settings
 from overwatch_core.subsystems.registry import get_subsystem
@@ -103,17 +103,22 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
     processor = _processor(settings)
-    with leader_lock(processor.ingester.catalog, processor.lease_seconds) as renew:
-        if not args.watch:
+    catalog, lease = processor.ingester.catalog, processor.lease_seconds
+    if not args.watch:
+        with leader_lock(catalog, lease):
             report = processor.run_pass()
             print(f"process: {report.summary()}")
             for path, problem in report.failed:
                 print(f"  failed: {path}: {problem}")
             processor.notifier.close()  # send the queued alarm notifications before exiting
             return 0
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if not stand_by(catalog, lease, stop, settings.process_period_seconds):
+        print("process: stopped while standing by")
+        return 0
+    with leader_lock(catalog, lease) as renew, kept_lease(renew, lease, stop):
         print(
             f"watching {settings.drop_path} every {settings.process_period_seconds:g} s (Ctrl-C stops)",
             flush=True,
@@ -520,7 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("process", help="ingest new files, extract trends and evaluate alarms")
-    p.add_argument("--watch", action="store_true", help="repeat every process_period_seconds until stopped")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="repeat every process_period_seconds until stopped; while another process holds the lease, "
+        "stand by and take over when it runs out",
+    )
     p.set_defaults(func=cmd_process)
 
     p = sub.add_parser(

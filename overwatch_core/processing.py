@@ -250,8 +250,8 @@ class Processor:
 
     @property
     def lease_seconds(self) -> float:
-        """Long enough to survive a slow pass; short enough that a dead leader is replaced soon."""
-        return max(60.0, 3 * self.settings.process_period_seconds)
+        """How long the lease lasts unrenewed: a dead leader is replaced this long after its last renewal."""
+        return self.settings.process_lease_seconds
 
     def watch(self, stop: threading.Event, renew: Callable[[], bool] = lambda: True) -> int:
         """Pass after pass until ``stop`` is set; errors of one pass are logged and the loop goes on."""
@@ -334,3 +334,51 @@ def leader_lock(catalog: Catalog, seconds: float) -> Iterator[Callable[[], bool]
         yield lambda: catalog.acquire_lease(LEASE, holder, time.time(), seconds)
     finally:
         catalog.release_lease(LEASE, holder)
+
+
+def stand_by(catalog: Catalog, seconds: float, stop: threading.Event, period: float) -> bool:
+    """Wait until this process holds the lease (True), trying every ``period``; False when ``stop`` is set.
+
+    The standby of another host's leader: it takes over once the leader's lease has run out unrenewed.
+    """
+    holder, waiting = _holder(), False
+    while not stop.is_set():
+        if catalog.acquire_lease(LEASE, holder, time.time(), seconds):
+            if waiting:
+                log.info("took over the processing lease")
+            return True
+        if not waiting:
+            log.info("%s holds the processing lease; standing by", catalog.lease_holder(LEASE))
+            waiting = True
+        stop.wait(period)
+    return False
+
+
+@contextlib.contextmanager
+def kept_lease(renew: Callable[[], bool], seconds: float, lost: threading.Event) -> Iterator[None]:
+    """Renew the lease every third of ``seconds`` from a thread, so a pass longer than the lease keeps it.
+
+    Sets ``lost`` (the watch loop's stop) if another holder has taken the lease; a failed renewal (the
+    database away for a moment) is tried again at the next beat.
+    """
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(seconds / 3):
+            try:
+                held = renew()
+            except sqlalchemy.exc.OperationalError as exc:
+                log.warning("renewing the processing lease failed, trying again: %s", exc)
+                continue
+            if not held:
+                log.error("lost the processing lease to another host; stopping")
+                lost.set()
+                return
+
+    thread = threading.Thread(target=beat, name="processing-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

@@ -53,6 +53,9 @@ class Settings:
     process_period_seconds: float = _setting(
         10.0, "How often `overwatch process --watch` looks for new files."
     )
+    process_lease_seconds: float = _setting(
+        60.0, "How long the processing leader's lease lasts unrenewed; a standby takes over after it."
+    )
     view_cache_mb: int = _setting(1024, "On-disk cache of processed views and time slices, in MB.")
     alarms: dict[str, Any] = _setting(
         {}, "Alarms per trend name: a list of alarm tables each (see [alarms])."
@@ -93,7 +96,8 @@ class Settings:
         self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
         numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb")
         more = ("process_period_seconds", "view_cache_mb", "workers", "upload_max_mb", "login_attempts")
-        for name in (*numbers, *more, "login_window_minutes", "slice_delay_seconds"):
+        late = ("login_window_minutes", "slice_delay_seconds", "process_lease_seconds")
+        for name in (*numbers, *more, *late):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must not be negative, got {getattr(self, name)!r}")
 
