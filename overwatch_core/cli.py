@@ -230,11 +230,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def _serve_env(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
     """The workers' environment: prometheus-client's multiprocess folder, emptied, so /metrics adds up the
     request counts of every worker of this host."""
-    env = _child_env(settings, args)
-    metrics = settings.instance_path / "metrics"
-    shutil.rmtree(metrics, ignore_errors=True)
-    metrics.mkdir(parents=True, exist_ok=True)
-    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics))
+    return _metrics_env(_child_env(settings, args), settings.metrics_path)
+
+
+def _metrics_env(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """``env`` with prometheus-client's multiprocess folder, emptied (its files are per process id)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(folder))
     return env
 
 
@@ -251,7 +254,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         "--concurrency", str(args.concurrency), "--loglevel", settings.log_level.upper(),
     ]  # fmt: skip
     print(f"starting a Celery worker for background callbacks ({args.concurrency} processes)", flush=True)
-    return subprocess.call(command, env=_child_env(settings, args))
+    # The jobs' metrics go to a folder of this host's instance, which `overwatch serve`'s /metrics adds in.
+    env = _child_env(settings, args)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # serve's folder is emptied whenever serve starts
+    return subprocess.call(command, env=_metrics_env(env, settings.worker_metrics_path))
 
 
 def _demo_user(users: UserStore, name: str, role: Role) -> str:

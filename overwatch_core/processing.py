@@ -102,12 +102,15 @@ class Processor:
         page and by `overwatch runs`) and not retried; the pass goes on with the next file.
         """
         decoded_before = self.ingester.cache.stats.decodes
+        started = time.perf_counter()
         report = self.ingester.run_pass()
         values, alarms, failed = self._trend_pending()
         decodes = self.ingester.cache.stats.decodes - decoded_before
         result = ProcessReport(report, values, alarms, failed, decodes)
+        seconds = time.perf_counter() - started
+        self.ingester.catalog.record_pass(_holder(), time.time(), seconds, len(report.stored), decodes)
         if report.stored or failed:
-            log.info("process pass: %s", result.summary())
+            log.info("process pass: %s (%.2f s)", result.summary(), seconds)
         return result
 
     def trend_file(self, relative: str) -> tuple[int, int]:

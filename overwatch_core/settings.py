@@ -115,6 +115,16 @@ class Settings:
         return Path(self.instance_folder) if self.instance_folder else self.data_path / "instance"
 
     @property
+    def metrics_path(self) -> Path:
+        """prometheus-client's multiprocess folder of this host's `overwatch serve` workers."""
+        return self.instance_path / "metrics"
+
+    @property
+    def worker_metrics_path(self) -> Path:
+        """The same for this host's `overwatch worker` (its time-slice jobs), read by serve's /metrics."""
+        return self.instance_path / "metrics-worker"
+
+    @property
     def drop_path(self) -> Path:
         return Path(self.drop_folder) if self.drop_folder else self.data_path
 

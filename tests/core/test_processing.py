@@ -42,7 +42,15 @@ def test_trends_keep_growing_across_passes(make_settings: Callable[..., Settings
 
     def process_pass(_seconds: float) -> None:
         """Replay calls this between minutes: process what has arrived so far."""
-        assert processor.run_pass().ingest.stored
+        report = processor.run_pass()
+        assert report.ingest.stored
+        last = processor.ingester.catalog.last_pass()  # for /metrics on every host
+        assert last is not None
+        assert (last.stored, last.decodes, last.passes_total) == (
+            len(report.ingest.stored),
+            report.decodes,
+            len(counts) + 1,
+        )
         counts.append(len(processor.trends.within_run("EMC", "meanFastORL0", 300000)))
 
     replay_run(source, settings.drop_path, 300000, cadence_seconds=0, sleep=process_pass)

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 from selenium import webdriver
 
 from overwatch_core import filenames
@@ -37,6 +38,7 @@ from tests.postgres_cluster import Cluster
 pytestmark = pytest.mark.browser
 
 USER = ("sam", "sam-two-hosts-pw")
+METRICS_TOKEN = "two-hosts-metrics-token"
 ZONE = "Europe/Zurich"  # the default timezone setting
 LEASE_SECONDS = "4"  # short, so the hand-over comes soon; the leader renews it every third of that
 FIRST_RUNS = (300000, 300003)  # ingested by whichever process leads first
@@ -119,6 +121,29 @@ def api_status(url: str, cookie: str | None) -> int:
         return int(exc.code)
 
 
+def metrics(base_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    request = urllib.request.Request(
+        f"{base_url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def slice_counts(base_url: str) -> tuple[float, float, float]:
+    """(jobs done by this host's worker, slices this host sent to a job, slices answered from the cache)."""
+    values = metrics(base_url)
+    return (
+        values.get(("overwatch_time_slice_jobs_total", (("outcome", "done"),)), 0.0),
+        values.get(("overwatch_time_slice_requests_total", (("answer", "job"),)), 0.0),
+        values.get(("overwatch_time_slice_requests_total", (("answer", "cache"),)), 0.0),
+    )
+
+
 def test_two_hosts_share_catalog_data_jobs_and_sessions(
     start: Callable[..., Started],
     postgres: Cluster,
@@ -136,8 +161,9 @@ def test_two_hosts_share_catalog_data_jobs_and_sessions(
         OVERWATCH_SETTLE_SECONDS="0",
         OVERWATCH_PROCESS_PERIOD_SECONDS="0.5",
         OVERWATCH_PROCESS_LEASE_SECONDS=LEASE_SECONDS,
-        OVERWATCH_WORKERS="1",
+        OVERWATCH_WORKERS="2",  # a browser's idle preconnection can hold a sync worker: one more answers
         OVERWATCH_HOST="127.0.0.1",
+        OVERWATCH_METRICS_TOKEN=METRICS_TOKEN,
     )
     env["OVERWATCH_CELERY_BROKER_URL"] = start_redis(start, env, tmp_path)
     assert "catalog upgraded" in overwatch(env, "db", "upgrade")
@@ -148,7 +174,8 @@ def test_two_hosts_share_catalog_data_jobs_and_sessions(
         for name in "AB"
     }  # fmt: skip
 
-    worker = start("worker", [*overwatch_command(), "worker", "--concurrency", "1"], env)
+    # The worker runs "on host A": its job metrics are in A's instance folder, which A's /metrics adds in.
+    worker = start("worker", [*overwatch_command(), "worker", "--concurrency", "1"], hosts["A"])
     server_a, url_a = serve(start, hosts["A"], worker, name="serve-A")
     server_b, url_b = serve(start, hosts["B"], worker, name="serve-B")
     loops = {
@@ -179,6 +206,7 @@ def test_two_hosts_share_catalog_data_jobs_and_sessions(
     )
     assert len(TASK_RECEIVED.findall(worker.output())) == 1, worker.tail()
     wait_for(lambda: len(TASK_DONE.findall(worker.output())) == 1, "the worker's task to succeed", worker)
+    assert slice_counts(url_a) == (1, 1, 0)
 
     # The session cookie A set is valid on B (the same secret key); without it B refuses.
     cookie = cookie_header(driver)
@@ -192,6 +220,9 @@ def test_two_hosts_share_catalog_data_jobs_and_sessions(
     )
     assert "/login" not in driver.current_url
     assert len(TASK_RECEIVED.findall(worker.output())) == 1, worker.tail()
+    assert slice_counts(url_b) == (0, 0, 1)
+    assert slice_counts(url_a) == (1, 1, 0)
+    assert metrics(url_b)[("overwatch_time_slice_queue_depth", ())] == 0
     assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
 
     # The leader dies in the middle of ingesting the later run; the standby takes over and finishes it.
@@ -204,6 +235,9 @@ def test_two_hosts_share_catalog_data_jobs_and_sessions(
     total = len(first) + len(later)
     wait_for(lambda: catalog.all_done(total), f"all {total} files ingested and processed", standby)
     assert "took over the processing lease" in standby.output()
+    passes = metrics(url_a)  # the loop's numbers, which it stores in the catalog, on either host
+    assert passes[("overwatch_process_decodes_total", ())] >= len(later)
+    assert passes[("overwatch_process_passes_total", ())] >= 2
 
     # Every file once: as many catalogued files as dropped, one per received name, none left or quarantined.
     paths = catalog.paths()
