@@ -50,6 +50,9 @@ class Settings:
     )
     histogram_cache_mb: int = _setting(256, "In-process cache of decoded histograms, in MB.")
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
+    log_format: str = _setting(
+        "text", "Log lines as text, or json: one object per line (time, level, logger, message, exception)."
+    )
     process_period_seconds: float = _setting(
         10.0, "How often `overwatch process --watch` looks for new files."
     )
@@ -93,6 +96,8 @@ class Settings:
             raise ConfigError("subsystems: must include 'HLT' (other subsystems fall back to its files)")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"log_level: {self.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        if self.log_format not in {"text", "json"}:
+            raise ConfigError(f"log_format: {self.log_format!r} is not one of text, json")
         self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
         numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb")
         more = ("process_period_seconds", "view_cache_mb", "workers", "upload_max_mb", "login_attempts")
