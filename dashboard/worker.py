@@ -6,6 +6,7 @@ from celery.signals import setup_logging
 
 from dashboard.factory import create_app
 from overwatch_core.logs import configure_logging
+from overwatch_core.notifications import register_notify_task
 from overwatch_core.settings import load_settings
 
 settings = load_settings()
@@ -23,3 +24,4 @@ manager = app._background_manager
 if not hasattr(manager, "handle") or not type(manager).__name__.startswith("Celery"):
     raise SystemExit("overwatch worker needs celery_broker_url (or OVERWATCH_CELERY_BROKER_URL) to be set")
 celery = manager.handle
+register_notify_task(celery, settings)  # alarm notifications, when the processing loop hands them over

@@ -86,6 +86,7 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     processor = _processor(settings)
     count = processor.recompute_trends() if args.trending else rebuild(processor.ingester)
+    processor.notifier.close()  # send (or hand to Celery) the queued alarm notifications before exiting
     extra = f" and {processor.trends.count()} trend values" if args.trending else ""
     print(f"rebuilt the catalog from {count} files{extra} in {time.perf_counter() - started:.1f} s")
     return 0
