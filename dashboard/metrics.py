@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import glob
 import hmac
+import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,8 @@ from prometheus_client.registry import Collector
 from dashboard.auth import has_role
 from dashboard.services import services
 from overwatch_core.catalog import PassRecord, file_status, files, leases, login_failures
+
+log = logging.getLogger(__name__)
 
 TOKEN_ENV = "OVERWATCH_METRICS_TOKEN"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -167,8 +170,12 @@ class QueueCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         import redis
 
-        with redis.Redis.from_url(self.broker_url, socket_timeout=2) as client:
-            depth = client.llen(CELERY_QUEUE)
+        try:
+            with redis.Redis.from_url(self.broker_url, socket_timeout=2) as client:
+                depth = client.llen(CELERY_QUEUE)
+        except redis.RedisError as exc:  # Redis away: the other metrics still answer
+            log.warning("the Celery queue depth is unknown: %s", exc)
+            return
         yield GaugeMetricFamily(
             "overwatch_time_slice_queue_depth",
             "Background jobs waiting in the Celery queue for a worker.",
