@@ -201,3 +201,17 @@ def test_the_celery_queue_depth_is_read_from_redis(
     assert scrape(client)[("overwatch_time_slice_queue_depth", ())] == 0
     redis.Redis.from_url(redis_url).rpush(CELERY_QUEUE, "a waiting task", "another")
     assert scrape(client)[("overwatch_time_slice_queue_depth", ())] == 2
+
+
+def test_a_redis_that_does_not_answer_leaves_out_only_the_queue_depth(
+    make_app: Callable[..., dash.Dash], metrics_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OVERWATCH_METRICS_TOKEN", TOKEN)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    client = make_app(metrics_data, celery_broker_url=f"redis://127.0.0.1:{closed}/0").server.test_client()
+    values = scrape(client)
+    assert ("overwatch_time_slice_queue_depth", ()) not in values
+    assert ("overwatch_processing_leader", ()) in values
