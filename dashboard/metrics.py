@@ -179,7 +179,7 @@ class QueueCollector(Collector):
         yield GaugeMetricFamily(
             "overwatch_time_slice_queue_depth",
             "Background jobs waiting in the Celery queue for a worker.",
-            value=float(depth),  # type: ignore[arg-type]
+            value=float(depth),
         )
 
 
@@ -191,7 +191,7 @@ class FoldersCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         paths = [path for folder in self.folders for path in sorted(glob.glob(str(folder / "*.db")))]
-        return iter(MultiProcessCollector.merge(paths, accumulate=True))
+        return iter(MultiProcessCollector.merge(paths, accumulate=True))  # type: ignore[no-untyped-call]
 
 
 def _registry() -> CollectorRegistry:

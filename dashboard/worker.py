@@ -13,7 +13,7 @@ settings = load_settings()
 if settings.log_format == "json":
     configure_logging(settings)  # before the app is built: what it logs is JSON too
 
-    @setup_logging.connect
+    @setup_logging.connect  # type: ignore[untyped-decorator]
     def _json_logs(**_kwargs: Any) -> None:
         """With a receiver Celery leaves logging alone: its lines and the tasks' go out as JSON."""
         configure_logging(settings)
