@@ -101,10 +101,12 @@ class Settings:
         self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
         numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb")
         more = ("process_period_seconds", "view_cache_mb", "workers", "upload_max_mb", "login_attempts")
-        late = ("login_window_minutes", "slice_delay_seconds", "process_lease_seconds")
+        late = ("login_window_minutes", "slice_delay_seconds")
         for name in (*numbers, *more, *late):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must not be negative, got {getattr(self, name)!r}")
+        if self.process_lease_seconds <= 0:  # renewed every third of it: zero would never rest
+            raise ConfigError(f"process_lease_seconds: must be positive, got {self.process_lease_seconds!r}")
 
     @functools.cached_property
     def trend_alarms(self) -> dict[str, tuple[Alarm, ...]]:
