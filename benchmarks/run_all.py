@@ -15,6 +15,7 @@ SCRIPTS = [
     "bench_dashboard.py",
     "bench_slider_browser.py",
     "bench_pages_browser.py",
+    "bench_hosts.py",
 ]
 
 if __name__ == "__main__":

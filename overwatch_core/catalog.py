@@ -186,6 +186,22 @@ leases = sa.Table(
     sa.Column("expires", sa.Float, nullable=False),
 )
 
+#: The processing loop's last pass and running totals (one row, "last"): the loop runs in another process,
+#: often on another host, so /metrics on any host reads its numbers here.
+processing_passes = sa.Table(
+    "processing_passes",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("finished", sa.Float, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("stored", sa.Integer, nullable=False),
+    sa.Column("decodes", sa.Integer, nullable=False),
+    sa.Column("passes_total", sa.BigInteger, nullable=False),
+    sa.Column("decodes_total", sa.BigInteger, nullable=False),
+    sa.Column("seconds_total", sa.Float, nullable=False),
+)
+
 #: Tables whose content comes from the data folder (`overwatch rebuild` recreates them), children first.
 DATA_TABLES = (
     check_results,
@@ -278,6 +294,23 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+LAST_PASS = "last"
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """The processing loop's last pass (who, when, how long, files stored, files decoded) and the totals."""
+
+    holder: str
+    finished: float
+    seconds: float
+    stored: int
+    decodes: int
+    passes_total: int
+    decodes_total: int
+    seconds_total: float
 
 
 class Catalog:
@@ -724,6 +757,55 @@ class Catalog:
         except sa.exc.IntegrityError:
             return False
         return True
+
+    def record_pass(self, holder: str, finished: float, seconds: float, stored: int, decodes: int) -> None:
+        """Store a processing pass's numbers as the last pass and add them to the running totals."""
+        row = processing_passes.c
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                processing_passes.update()
+                .where(row.name == LAST_PASS)
+                .values(
+                    holder=holder,
+                    finished=finished,
+                    seconds=seconds,
+                    stored=stored,
+                    decodes=decodes,
+                    passes_total=row.passes_total + 1,
+                    decodes_total=row.decodes_total + decodes,
+                    seconds_total=row.seconds_total + seconds,
+                )
+            ).rowcount
+            if not updated:
+                conn.execute(
+                    processing_passes.insert().values(
+                        name=LAST_PASS,
+                        holder=holder,
+                        finished=finished,
+                        seconds=seconds,
+                        stored=stored,
+                        decodes=decodes,
+                        passes_total=1,
+                        decodes_total=decodes,
+                        seconds_total=seconds,
+                    )
+                )
+
+    def last_pass(self) -> PassRecord | None:
+        """The newest processing pass's numbers and the totals, or None before the first pass."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(processing_passes).where(processing_passes.c.name == LAST_PASS)
+            ).first()
+        if row is None:
+            return None
+        return PassRecord(**{k: v for k, v in row._mapping.items() if k != "name"})
+
+    def lease_holder(self, name: str) -> str | None:
+        """Who holds the lease ``name`` (even if it has run out), or None."""
+        with self.engine.connect() as conn:
+            holder = conn.execute(sa.select(leases.c.holder).where(leases.c.name == name)).scalar()
+        return None if holder is None else str(holder)
 
     def release_lease(self, name: str, holder: str) -> None:
         with self.engine.begin() as conn:

@@ -26,7 +26,8 @@ from overwatch_core.catalog import Catalog, FileReport, RunPage, make_engine
 from overwatch_core.cli_users import add_users_parser
 from overwatch_core.errors import ConfigError, OverwatchError
 from overwatch_core.ingest import rebuild
-from overwatch_core.processing import Processor, leader_lock, open_services
+from overwatch_core.logs import configure_logging, gunicorn_log_config
+from overwatch_core.processing import Processor, kept_lease, leader_lock, open_services, stand_by
 from overwatch_core.quality import subsystem_quality
 from overwatch_core.settings import Settings, load_settings
 from overwatch_core.subsystems.registry import get_subsystem
@@ -85,6 +86,7 @@ def cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     processor = _processor(settings)
     count = processor.recompute_trends() if args.trending else rebuild(processor.ingester)
+    processor.notifier.close()  # send (or hand to Celery) the queued alarm notifications before exiting
     extra = f" and {processor.trends.count()} trend values" if args.trending else ""
     print(f"rebuilt the catalog from {count} files{extra} in {time.perf_counter() - started:.1f} s")
     return 0
@@ -103,25 +105,36 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_process(settings: Settings, args: argparse.Namespace) -> int:
     processor = _processor(settings)
-    with leader_lock(processor.ingester.catalog, processor.lease_seconds) as renew:
-        if not args.watch:
+    catalog, lease = processor.ingester.catalog, processor.lease_seconds
+    if not args.watch:
+        with leader_lock(catalog, lease):
             report = processor.run_pass()
             print(f"process: {report.summary()}")
             for path, problem in report.failed:
                 print(f"  failed: {path}: {problem}")
             processor.notifier.close()  # send the queued alarm notifications before exiting
             return 0
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        print(
-            f"watching {settings.drop_path} every {settings.process_period_seconds:g} s (Ctrl-C stops)",
-            flush=True,
-        )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if not stand_by(catalog, lease, stop, settings.process_period_seconds):
+        _announce(settings, "process: stopped while standing by")
+        return 0
+    with leader_lock(catalog, lease) as renew, kept_lease(renew, lease, stop):
+        period = settings.process_period_seconds
+        _announce(settings, f"watching {settings.drop_path} every {period:g} s (Ctrl-C stops)")
         passes = processor.watch(stop, renew)
         processor.notifier.close()
-    print(f"process: stopped after {passes} passes")
+    _announce(settings, f"process: stopped after {passes} passes")
     return 0
+
+
+def _announce(settings: Settings, text: str) -> None:
+    """What a service says at start and stop: printed, or with JSON logs a log record like all its lines."""
+    if settings.log_format == "json":
+        log.info("%s", text)
+    else:
+        print(text, flush=True)
 
 
 def _print_view(view: SubsystemView) -> None:
@@ -207,11 +220,17 @@ ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 
 def _gunicorn_command(settings: Settings) -> list[str]:
     """gunicorn serving the dashboard; the core only names the module, it never imports the web app."""
-    return [
+    command = [
         sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(settings.workers),
         "--bind", f"{settings.host}:{settings.port}", "--timeout", "120", "--access-logfile", "-",
-        "--access-logformat", ACCESS_LOG_FORMAT, "dashboard.wsgi:server",
+        "--access-logformat", ACCESS_LOG_FORMAT,
     ]  # fmt: skip
+    if settings.log_format == "json":  # gunicorn's lines, the access log and the app's, as JSON
+        config = settings.instance_path / "gunicorn-logging.json"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(json.dumps(gunicorn_log_config(settings)), encoding="utf-8")
+        command += ["--log-config-json", str(config)]
+    return [*command, "dashboard.wsgi:server"]
 
 
 def _child_env(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
@@ -223,18 +242,22 @@ def _child_env(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    print(f"serving the dashboard on http://{settings.host}:{settings.port} with {settings.workers} workers")
+    address = f"http://{settings.host}:{settings.port}"
+    _announce(settings, f"serving the dashboard on {address} with {settings.workers} workers")
     return subprocess.call(_gunicorn_command(settings), env=_serve_env(settings, args))
 
 
 def _serve_env(settings: Settings, args: argparse.Namespace) -> dict[str, str]:
     """The workers' environment: prometheus-client's multiprocess folder, emptied, so /metrics adds up the
     request counts of every worker of this host."""
-    env = _child_env(settings, args)
-    metrics = settings.instance_path / "metrics"
-    shutil.rmtree(metrics, ignore_errors=True)
-    metrics.mkdir(parents=True, exist_ok=True)
-    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics))
+    return _metrics_env(_child_env(settings, args), settings.metrics_path)
+
+
+def _metrics_env(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """``env`` with prometheus-client's multiprocess folder, emptied (its files are per process id)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(folder))
     return env
 
 
@@ -250,8 +273,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         sys.executable, "-m", "celery", "-A", "dashboard.worker:celery", "worker",
         "--concurrency", str(args.concurrency), "--loglevel", settings.log_level.upper(),
     ]  # fmt: skip
-    print(f"starting a Celery worker for background callbacks ({args.concurrency} processes)", flush=True)
-    return subprocess.call(command, env=_child_env(settings, args))
+    if settings.log_format == "json":
+        command.insert(command.index("worker"), "--quiet")  # no start-up banner: every line is JSON
+    _announce(settings, f"starting a Celery worker for background callbacks ({args.concurrency} processes)")
+    # The jobs' metrics go to a folder of this host's instance, which `overwatch serve`'s /metrics adds in.
+    env = _child_env(settings, args)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # serve's folder is emptied whenever serve starts
+    return subprocess.call(command, env=_metrics_env(env, settings.worker_metrics_path))
 
 
 def _demo_user(users: UserStore, name: str, role: Role) -> str:
@@ -525,7 +553,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("process", help="ingest new files, extract trends and evaluate alarms")
-    p.add_argument("--watch", action="store_true", help="repeat every process_period_seconds until stopped")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="repeat every process_period_seconds until stopped; while another process holds the lease, "
+        "stand by and take over when it runs out",
+    )
     p.set_defaults(func=cmd_process)
 
     p = sub.add_parser(
@@ -631,10 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides: dict[str, Any] = {"data_folder": args.data_folder} if args.data_folder else {}
         overrides.update({k: getattr(args, k) for k in SERVE_FLAGS if getattr(args, k, None) is not None})
         settings = load_settings(args.config, **overrides)
-        logging.basicConfig(
-            level="DEBUG" if args.verbose else settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        configure_logging(settings, "DEBUG" if args.verbose else None)
         if not args.verbose:
             logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines on every connect
         func: Command = args.func

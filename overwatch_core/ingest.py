@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import shutil
@@ -11,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from overwatch_core import filenames
 from overwatch_core.catalog import Catalog
@@ -73,6 +74,12 @@ def quarantine(source: Path, folder: Path, reason: str, name: str | None = None)
     return target
 
 
+def _note(journal: TextIO, item: _Moved) -> None:
+    """One line of the ingest journal, on disk before the move it announces."""
+    journal.write(json.dumps(dataclasses.asdict(item)) + "\n")
+    journal.flush()
+
+
 def _candidates(drop: Path) -> Iterator[Path]:
     """Top-level ROOT files of the drop folder; dot-files are still being written (REF §1.1)."""
     for entry in sorted(drop.iterdir()):
@@ -125,8 +132,13 @@ class Ingester:
             log.warning("drop folder %s does not exist; nothing to ingest", drop)
             return report
         moved = self._interrupted()
-        moved += [m for path in _candidates(drop) if (m := self._move_one(path, report)) is not None]
-        self._journal.write_text(json.dumps([dataclasses.asdict(m) for m in moved]), encoding="utf-8")
+        with self._journal.open("w", encoding="utf-8") as journal:
+            note = functools.partial(_note, journal)
+            for item in moved:
+                note(item)
+            moved += [
+                m for path in _candidates(drop) if (m := self._move_one(path, report, note)) is not None
+            ]
         self.cache.warm([self.settings.data_path / m.relative for m in moved])
         for item in moved:
             self._register_moved(item, report)
@@ -141,8 +153,11 @@ class Ingester:
         return self.settings.data_path / JOURNAL
 
     def _interrupted(self) -> list[_Moved]:
+        """The journal's files not recorded yet; an entry whose move never happened (the journal is written
+        ahead of each move) is left out."""
         try:
-            entries = json.loads(self._journal.read_text(encoding="utf-8"))
+            text = self._journal.read_text(encoding="utf-8")
+            entries = json.loads(text) if text.startswith("[") else [json.loads(x) for x in text.splitlines()]
         except FileNotFoundError:
             return []
         except ValueError:
@@ -159,7 +174,7 @@ class Ingester:
             log.warning("finishing %s files of an interrupted ingest pass", len(pending))
         return pending
 
-    def _move_one(self, path: Path, report: IngestReport) -> _Moved | None:
+    def _move_one(self, path: Path, report: IngestReport, note: Callable[[_Moved], None]) -> _Moved | None:
         if path.name.startswith("."):
             report.left.append(path.name)
             return None
@@ -169,12 +184,16 @@ class Ingester:
             report.left.append(path.name)
             return None
         try:
-            return self._move(path, stat.st_size, report)
+            return self._move(path, stat.st_size, report, note)
         except Quarantine as reason:
             report.quarantined.append((path.name, str(reason)))
             return None
 
-    def _move(self, path: Path, size: int, report: IngestReport) -> _Moved | None:
+    def _move(
+        self, path: Path, size: int, report: IngestReport, note: Callable[[_Moved], None]
+    ) -> _Moved | None:
+        """Move a received file into its run folder; ``note`` journals it first, so a kill during the move
+        phase loses nothing."""
         if size == 0:
             self._reject(path, "zero-size file")
         try:
@@ -192,11 +211,14 @@ class Ingester:
         if target.exists():
             self._reject(path, f"a file for this subsystem and time already exists: {relative}")
         target.parent.mkdir(parents=True, exist_ok=True)
+        item = _Moved(path.name, relative, name.run_number, name.hlt_mode)
+        if not replay:
+            note(item)
         shutil.move(path, target)
         if replay:
             report.replay.append(relative)
             return None
-        return _Moved(path.name, relative, name.run_number, name.hlt_mode)
+        return item
 
     def _register_moved(self, item: _Moved, report: IngestReport) -> None:
         try:

@@ -3,10 +3,15 @@
 One message per alarm state change of a trend within a run (raised, or cleared again), not per file. They
 are sent from a queue by a background thread with retries, so a slow or dead mail server or chat never
 blocks or fails ingest; what cannot be sent after the retries is logged.
+
+With Celery configured (``celery_broker_url``) the thread only hands each message and channel to the broker
+as a task (``NOTIFY_TASK``), and `overwatch worker` sends it, with its own retries: a processing host then
+needs no route to the mail server or the chat. The worker sends only to channels its own settings name.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -16,9 +21,10 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 
 from overwatch_core.settings import Settings
 
@@ -26,6 +32,11 @@ log = logging.getLogger(__name__)
 
 #: The SMTP password comes from the environment only, never from a file in the repository.
 SMTP_PASSWORD_ENV = "OVERWATCH_SMTP_PASSWORD"
+#: The Celery task that sends one message through one channel (registered by `overwatch worker`).
+NOTIFY_TASK = "overwatch.notify_alarm"
+MAIL = "mail"
+#: Tries of a Celery task (the first and two retries, 1 s and 2 s later), like the thread's.
+TASK_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,15 @@ class AlarmChange:
         if not self.raised:
             return f"{self.subject} at {when}: the trend is within its alarms again."
         return f"{self.subject} at {when}:\n" + "\n".join(f"- {m}" for m in self.messages)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict for a Celery task (the time with its zone)."""
+        return {**asdict(self), "timestamp": self.timestamp.isoformat(), "messages": list(self.messages)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlarmChange:
+        values = {**data, "timestamp": datetime.fromisoformat(data["timestamp"])}
+        return cls(**{**values, "messages": tuple(data["messages"])})
 
 
 Send = Callable[[AlarmChange], None]
@@ -89,6 +109,69 @@ def webhook_sender(url: str) -> Send:
     return send
 
 
+def channels(settings: Settings) -> list[str]:
+    """The configured channels: "mail" (when a server and recipients are set), then each webhook URL."""
+    return ([MAIL] if mail_sender(settings) is not None else []) + list(settings.notify_webhooks)
+
+
+def sender_for(settings: Settings, channel: str) -> Send:
+    """The sender of one configured channel; a channel the settings do not name is refused."""
+    if channel == MAIL:
+        mail = mail_sender(settings)
+        if mail is not None:
+            return mail
+    elif channel in settings.notify_webhooks:
+        return webhook_sender(channel)
+    raise ValueError(f"notification channel {channel!r} is not configured here")
+
+
+def _channel_name(settings: Settings, channel: str) -> str:
+    return f"mail via {settings.notify_smtp_host}" if channel == MAIL else f"webhook {channel}"
+
+
+@functools.cache
+def _broker(broker_url: str) -> Any:
+    """A Celery client of the broker, only to send tasks (JSON, like the worker's app)."""
+    from celery import Celery
+
+    app = Celery("overwatch-notifications", broker=broker_url)
+    app.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True)
+    return app
+
+
+def celery_sender(broker_url: str, channel: str) -> Send:
+    """A "sender" handing the change to the broker as a task for `overwatch worker` (which sends it)."""
+    from kombu.exceptions import OperationalError
+
+    def send(change: AlarmChange) -> None:
+        try:
+            _broker(broker_url).send_task(NOTIFY_TASK, args=[channel, change.to_json()], ignore_result=True)
+        except OperationalError as exc:  # the broker is away: the queue's thread tries again
+            raise OSError(f"the Celery broker did not take the task: {exc}") from exc
+
+    return send
+
+
+def register_notify_task(app: Any, settings: Settings) -> Any:
+    """Define ``NOTIFY_TASK`` on the worker's Celery ``app``: send through the channel, retried on failure."""
+
+    @app.task(name=NOTIFY_TASK, bind=True, max_retries=TASK_TRIES - 1, ignore_result=True)  # type: ignore[untyped-decorator]
+    def notify_alarm(task: Any, channel: str, change: dict[str, Any]) -> None:
+        alarm, name = AlarmChange.from_json(change), _channel_name(settings, channel)
+        try:
+            sender_for(settings, channel)(alarm)
+        except (OSError, smtplib.SMTPException) as exc:
+            tries = task.request.retries + 1
+            if tries >= TASK_TRIES:
+                log.error("notification by %s given up after %s tries: %s", name, tries, alarm.subject)
+                raise
+            log.warning("notification by %s failed (try %s of %s): %s", name, tries, TASK_TRIES, exc)
+            raise task.retry(exc=exc, countdown=tries) from exc
+        log.info("notification by %s sent: %s", name, alarm.subject)
+
+    return notify_alarm
+
+
 class Notifier:
     """A queue and one background thread sending every change through every configured channel."""
 
@@ -105,13 +188,16 @@ class Notifier:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Notifier:
-        senders: list[tuple[str, Send]] = [
-            (f"webhook {url}", webhook_sender(url)) for url in settings.notify_webhooks
-        ]
-        mail = mail_sender(settings)
-        if mail is not None:
-            senders.insert(0, (f"mail via {settings.notify_smtp_host}", mail))
-        return cls(senders)
+        """Sending itself, or with Celery configured handing each message to `overwatch worker`."""
+        if settings.celery_broker_url:
+            url = settings.celery_broker_url
+            return cls(
+                [
+                    (f"Celery task for {_channel_name(settings, c)}", celery_sender(url, c))
+                    for c in channels(settings)
+                ]
+            )
+        return cls([(_channel_name(settings, c), sender_for(settings, c)) for c in channels(settings)])
 
     def notify(self, changes: Sequence[AlarmChange]) -> None:
         """Queue ``changes``; returns at once."""

@@ -102,12 +102,15 @@ class Processor:
         page and by `overwatch runs`) and not retried; the pass goes on with the next file.
         """
         decoded_before = self.ingester.cache.stats.decodes
+        started = time.perf_counter()
         report = self.ingester.run_pass()
         values, alarms, failed = self._trend_pending()
         decodes = self.ingester.cache.stats.decodes - decoded_before
         result = ProcessReport(report, values, alarms, failed, decodes)
+        seconds = time.perf_counter() - started
+        self.ingester.catalog.record_pass(_holder(), time.time(), seconds, len(report.stored), decodes)
         if report.stored or failed:
-            log.info("process pass: %s", result.summary())
+            log.info("process pass: %s (%.2f s)", result.summary(), seconds)
         return result
 
     def trend_file(self, relative: str) -> tuple[int, int]:
@@ -250,8 +253,8 @@ class Processor:
 
     @property
     def lease_seconds(self) -> float:
-        """Long enough to survive a slow pass; short enough that a dead leader is replaced soon."""
-        return max(60.0, 3 * self.settings.process_period_seconds)
+        """How long the lease lasts unrenewed: a dead leader is replaced this long after its last renewal."""
+        return self.settings.process_lease_seconds
 
     def watch(self, stop: threading.Event, renew: Callable[[], bool] = lambda: True) -> int:
         """Pass after pass until ``stop`` is set; errors of one pass are logged and the loop goes on."""
@@ -334,3 +337,51 @@ def leader_lock(catalog: Catalog, seconds: float) -> Iterator[Callable[[], bool]
         yield lambda: catalog.acquire_lease(LEASE, holder, time.time(), seconds)
     finally:
         catalog.release_lease(LEASE, holder)
+
+
+def stand_by(catalog: Catalog, seconds: float, stop: threading.Event, period: float) -> bool:
+    """Wait until this process holds the lease (True), trying every ``period``; False when ``stop`` is set.
+
+    The standby of another host's leader: it takes over once the leader's lease has run out unrenewed.
+    """
+    holder, waiting = _holder(), False
+    while not stop.is_set():
+        if catalog.acquire_lease(LEASE, holder, time.time(), seconds):
+            if waiting:
+                log.info("took over the processing lease")
+            return True
+        if not waiting:
+            log.info("%s holds the processing lease; standing by", catalog.lease_holder(LEASE))
+            waiting = True
+        stop.wait(period)
+    return False
+
+
+@contextlib.contextmanager
+def kept_lease(renew: Callable[[], bool], seconds: float, lost: threading.Event) -> Iterator[None]:
+    """Renew the lease every third of ``seconds`` from a thread, so a pass longer than the lease keeps it.
+
+    Sets ``lost`` (the watch loop's stop) if another holder has taken the lease; a failed renewal (the
+    database away for a moment) is tried again at the next beat.
+    """
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(seconds / 3):
+            try:
+                held = renew()
+            except sqlalchemy.exc.OperationalError as exc:
+                log.warning("renewing the processing lease failed, trying again: %s", exc)
+                continue
+            if not held:
+                log.error("lost the processing lease to another host; stopping")
+                lost.set()
+                return
+
+    thread = threading.Thread(target=beat, name="processing-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

@@ -50,11 +50,17 @@ class Settings:
     )
     histogram_cache_mb: int = _setting(256, "In-process cache of decoded histograms, in MB.")
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
+    log_format: str = _setting(
+        "text", "Log lines as text, or json: one object per line (time, level, logger, message, exception)."
+    )
     process_period_seconds: float = _setting(
         10.0, "How often `overwatch process --watch` looks for new files."
     )
     live_refresh_seconds: float = _setting(
         20.0, "How often the run list and an ongoing run's page look for new files, in the browser."
+    )
+    process_lease_seconds: float = _setting(
+        60.0, "How long the processing leader's lease lasts unrenewed; a standby takes over after it."
     )
     view_cache_mb: int = _setting(1024, "On-disk cache of processed views and time slices, in MB.")
     alarms: dict[str, Any] = _setting(
@@ -93,14 +99,19 @@ class Settings:
             raise ConfigError("subsystems: must include 'HLT' (other subsystems fall back to its files)")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"log_level: {self.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        if self.log_format not in {"text", "json"}:
+            raise ConfigError(f"log_format: {self.log_format!r} is not one of text, json")
         self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
         numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb")
         more = ("process_period_seconds", "view_cache_mb", "workers", "upload_max_mb", "login_attempts")
-        for name in (*numbers, *more, "login_window_minutes", "slice_delay_seconds"):
+        late = ("login_window_minutes", "slice_delay_seconds")
+        for name in (*numbers, *more, *late):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must not be negative, got {getattr(self, name)!r}")
         if self.live_refresh_seconds <= 0:
             raise ConfigError(f"live_refresh_seconds: must be positive, got {self.live_refresh_seconds!r}")
+        if self.process_lease_seconds <= 0:  # renewed every third of it: zero would never rest
+            raise ConfigError(f"process_lease_seconds: must be positive, got {self.process_lease_seconds!r}")
 
     @functools.cached_property
     def trend_alarms(self) -> dict[str, tuple[Alarm, ...]]:
@@ -114,6 +125,16 @@ class Settings:
     @property
     def instance_path(self) -> Path:
         return Path(self.instance_folder) if self.instance_folder else self.data_path / "instance"
+
+    @property
+    def metrics_path(self) -> Path:
+        """prometheus-client's multiprocess folder of this host's `overwatch serve` workers."""
+        return self.instance_path / "metrics"
+
+    @property
+    def worker_metrics_path(self) -> Path:
+        """The same for this host's `overwatch worker` (its time-slice jobs), read by serve's /metrics."""
+        return self.instance_path / "metrics-worker"
 
     @property
     def drop_path(self) -> Path:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, Patch, State, html, no_update
 
-from dashboard import figures, hot_channels
+from dashboard import figures, hot_channels, metrics
 from dashboard import time_slice_panel as ts
 from dashboard.pages import run_page as page
 from dashboard.reference_overlay import Compare, Comparison, comparison_for
@@ -80,7 +80,9 @@ def compute_view(
 
 def cached(request: TimeSliceRequest, context: Mapping[str, Any]) -> SubsystemView | None:
     """The slice if the view cache holds it (or the full run): then no job, no progress bar, just show it."""
-    return services().views.cached_time_slice(int(context["run"]), str(context["subsystem"]), request)
+    view = services().views.cached_time_slice(int(context["run"]), str(context["subsystem"]), request)
+    metrics.count_slice_request(view is not None)
+    return view
 
 
 # --- the RESULT: what changes on the page --------------------------------------------------------------
@@ -258,17 +260,27 @@ def job(
 
 
 def job_result(set_progress: Callable[[tuple[int, str]], None], work: Mapping[str, Any]) -> dict[str, Any]:
-    """The background job: compute the slice (filling the view cache), return only the new data."""
+    """The background job: compute the slice (filling the view cache), return only the new data.
+
+    Counted where it runs (the Celery worker or the forked diskcache job), with its duration; a slice the
+    core refuses and an unexpected error both count as failed.
+    """
     context, source = work["context"], work["source"]
-    try:
-        view = compute_view(set_progress, work["request"], context)
-        if work["render"]:
-            return rendered(view, context, source)
-        return in_place(
-            view, context, work["names"], source=source, push=work["push"], controls=work["controls"]
-        )
-    except OverwatchError as exc:
-        return failed(str(exc), source)
+    outcome = "failed"
+    with metrics.SLICE_JOB_SECONDS.time():
+        try:
+            view = compute_view(set_progress, work["request"], context)
+            if work["render"]:
+                result = rendered(view, context, source)
+            else:
+                names, push, controls = work["names"], work["push"], work["controls"]
+                result = in_place(view, context, names, source=source, push=push, controls=controls)
+            outcome = "done"
+        except OverwatchError as exc:
+            result = failed(str(exc), source)
+        finally:
+            metrics.SLICE_JOBS.labels(outcome).inc()
+    return result
 
 
 def graph_names(graph_ids: Sequence[Mapping[str, str]] | None) -> list[str]:

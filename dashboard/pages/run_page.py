@@ -15,6 +15,7 @@ from dashboard import figures, hot_channels
 from dashboard.auth import has_role
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
+from dashboard.metrics import count_slice_request
 from dashboard.pages.quality import COLOURS
 from dashboard.pages.run_list import find_run, newest_run_numbers
 from dashboard.reference_overlay import KEYS as COMPARE_KEYS
@@ -742,6 +743,7 @@ def _view_for(run_number: int, sub: Subsystem, query: SliceQuery) -> tuple[Subsy
     if query.request is None:
         return views.full_run(run_number, sub.name), False
     cached = views.cached_time_slice(run_number, sub.name, query.request)
+    count_slice_request(cached is not None)
     return cached, cached is None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -217,3 +218,29 @@ def test_a_pass_cut_short_is_finished_by_the_next(
     assert [s.name for s in ingester.catalog.run(1).subsystems] == ["EMC", "HLT", "TPC"]
     assert not (settings.data_path / ".ingest-journal.json").exists()
     assert ingester.run_pass().stored == []
+
+
+def test_a_kill_while_moving_loses_no_file(
+    ingester: Ingester, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal is written ahead of each move: the file moved before the kill is finished next pass."""
+    drop(settings, "EMC", 1, 0)
+    drop(settings, "HLT", 1, 0)
+    move = shutil.move
+    moved: list[object] = []
+
+    def move_then_die(source: object, target: object) -> object:
+        if moved:
+            raise KeyboardInterrupt  # killed between the first move and the second
+        moved.append(source)
+        return move(source, target)
+
+    monkeypatch.setattr("overwatch_core.ingest.shutil.move", move_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        ingester.run_pass()
+    monkeypatch.undo()
+    assert len(list(settings.drop_path.glob("*.root"))) == 1  # one moved, one still in the drop folder
+    report = ingester.run_pass()
+    assert sorted(report.stored) == ["Run1/EMC/EMChists.2015_11_24_18_05_10.root",
+                                     "Run1/HLT/HLThists.2015_11_24_18_05_10.root"]  # fmt: skip
+    assert not (settings.data_path / ".ingest-journal.json").exists()

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from overwatch_core.notifications import AlarmChange, Notifier
+from overwatch_core.notifications import AlarmChange, Notifier, channels, sender_for
 from overwatch_core.processing import Processor, open_services
 from overwatch_core.settings import load_settings
 
@@ -135,3 +135,16 @@ def test_without_channels_nothing_is_started() -> None:
     notifier.notify([change()])
     assert not notifier.senders
     assert "cleared" in change(False).subject
+
+
+def test_a_change_travels_as_json_to_configured_channels_only() -> None:
+    """What a Celery task carries: the change round-trips through JSON; the worker sends only where its own
+    settings say (a message naming another URL is refused)."""
+    zoned = AlarmChange(1, "EMC", "maxFastORL0", datetime(2025, 1, 1, tzinfo=UTC), True, ("a", "b"))
+    assert AlarmChange.from_json(json.loads(json.dumps(zoned.to_json()))) == zoned
+    settings = load_settings(None, env={}, notify_webhooks=["http://chat.example.org/hook"])
+    assert channels(settings) == ["http://chat.example.org/hook"]
+    with pytest.raises(ValueError, match="not configured"):
+        sender_for(settings, "http://elsewhere.example.org/hook")
+    with pytest.raises(ValueError, match="not configured"):
+        sender_for(settings, "mail")  # no SMTP server set

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,15 @@ import pytest
 
 from overwatch_core import cli
 from overwatch_core.demo import generate_demo_data, replay_run
-from overwatch_core.processing import LeaderError, Processor, leader_lock, open_services
+from overwatch_core.processing import (
+    LEASE,
+    LeaderError,
+    Processor,
+    kept_lease,
+    leader_lock,
+    open_services,
+    stand_by,
+)
 from overwatch_core.settings import Settings
 
 ALARMS = {"maxEvents": [{"kind": "between_values", "min_value": 0, "max_value": 1, "label": "ERROR"}]}
@@ -33,7 +42,15 @@ def test_trends_keep_growing_across_passes(make_settings: Callable[..., Settings
 
     def process_pass(_seconds: float) -> None:
         """Replay calls this between minutes: process what has arrived so far."""
-        assert processor.run_pass().ingest.stored
+        report = processor.run_pass()
+        assert report.ingest.stored
+        last = processor.ingester.catalog.last_pass()  # for /metrics on every host
+        assert last is not None
+        assert (last.stored, last.decodes, last.passes_total) == (
+            len(report.ingest.stored),
+            report.decodes,
+            len(counts) + 1,
+        )
         counts.append(len(processor.trends.within_run("EMC", "meanFastORL0", 300000)))
 
     replay_run(source, settings.drop_path, 300000, cadence_seconds=0, sleep=process_pass)
@@ -81,6 +98,34 @@ def test_only_one_leader(make_settings: Callable[..., Settings], monkeypatch: py
             pass
     with leader_lock(catalog, 60):  # released on exit: the other host may lead now
         pass
+
+
+def test_a_standby_takes_over_when_the_lease_runs_out(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog, _ = open_services(make_settings())
+    assert catalog.acquire_lease(LEASE, "dead-host:1", time.time(), 0.3)  # a leader that never renews
+    stop = threading.Event()
+    assert stand_by(catalog, 60, stop, period=0.05)
+    assert catalog.lease_holder(LEASE) != "dead-host:1"
+    monkeypatch.setattr("overwatch_core.processing._holder", lambda: "other-host:1")
+    stop.set()
+    assert not stand_by(catalog, 60, stop, period=0.05)  # stopped while another holds it
+
+
+def test_a_kept_lease_is_renewed_during_a_long_pass() -> None:
+    lost, renewals = threading.Event(), threading.Semaphore(0)
+
+    def renew() -> bool:
+        renewals.release()
+        return True
+
+    with kept_lease(renew, 0.03, lost):
+        for _ in range(3):  # three renewals while "the pass" runs
+            assert renewals.acquire(timeout=30)
+    assert not lost.is_set()
+    with kept_lease(lambda: False, 0.03, lost):  # another host has taken it
+        assert lost.wait(30)
 
 
 def test_expired_lease_passes_to_another_holder(make_settings: Callable[..., Settings]) -> None:

@@ -70,6 +70,7 @@ def test_unknown_key_names_the_key(tmp_path: Path) -> None:
         ("cumulative = 1", "cumulative"),
         ("histogram_cache_mb = true", "histogram_cache_mb"),
         ("subsystems = ['EMC', 3]", r"subsystems\[1\]"),
+        ("process_lease_seconds = 0", "process_lease_seconds: must be positive"),
     ],
 )
 def test_wrong_type_names_the_key(tmp_path: Path, line: str, key: str) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures of the integration tests: processes started for a test, and one headless Chromium a module."""
+"""Fixtures of the integration tests: processes started for a test (stopped at teardown) and a headless
+Chromium."""
 
 from __future__ import annotations
 
@@ -11,7 +12,21 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 
-from tests.integration.processes import CHROME_FLAGS, Started
+from tests.integration.processes import Started
+
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--disable-extensions",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1920,1080",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+)
 
 
 @pytest.fixture

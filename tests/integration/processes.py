@@ -1,10 +1,11 @@
-"""The real processes of the integration tests (the CLI, gunicorn, redis, Celery) and a headless Chromium
-that talks to them: started in their own sessions, waited for on what they print or answer."""
+"""Real processes for the integration tests: free ports, `overwatch` commands, waiting on conditions with
+deadlines, and redis-server."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,24 +19,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.common.by import By
 
 WAIT = 60  # seconds: process start-up and a slice on two cores shared with other work
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-dev-shm-usage",
-    "--disable-gpu",
-    "--disable-extensions",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1920,1080",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-)
 
 
 def free_port() -> int:
@@ -107,9 +92,39 @@ def answers(url: str) -> bool:
         return False
 
 
-def serve(start: Callable[..., Started], env: dict[str, str], *watched: Started) -> tuple[Started, str]:
+def redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(start: Callable[..., Started], env: dict[str, str], folder: Path) -> str:
+    """A real redis-server on a free port (no persistence); returns its URL. Missing redis fails."""
+    redis = shutil.which("redis-server")
+    if redis is None:
+        pytest.fail(
+            "redis-server is not installed: the Celery tests need it (Debian package redis-server; "
+            "`make test` installs it, or run: apt-get install redis-server)"
+        )
+    port = free_port()
+    broker = start(
+        "redis",
+        [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(folder)],
+        env,
+    )  # fmt: skip
+    wait_for(lambda: redis_answers(port), "redis-server to answer PING", broker)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def serve(
+    start: Callable[..., Started], env: dict[str, str], *watched: Started, name: str = "serve"
+) -> tuple[Started, str]:
     """`overwatch serve`, waited for until /status answers and all its workers have booted."""
-    server = start("serve", [*overwatch_command(), "serve"], env)
+    server = start(name, [*overwatch_command(), "serve"], env)
     base_url = f"http://127.0.0.1:{env['OVERWATCH_PORT']}"
     workers = int(env.get("OVERWATCH_WORKERS", "2"))
     wait_for(lambda: answers(f"{base_url}/status"), f"{base_url}/status", server, *watched)
@@ -117,29 +132,3 @@ def serve(start: Callable[..., Started], env: dict[str, str], *watched: Started)
     wait_for(booted, f"{workers} gunicorn workers", server)
     assert "Control server error" not in server.output(), "gunicorn must run with --no-control-socket"
     return server, base_url
-
-
-def text_of(browser: webdriver.Chrome, selector: str) -> str:
-    try:
-        found = browser.find_elements(By.CSS_SELECTOR, selector)
-        return found[0].text if found else ""
-    except StaleElementReferenceException:
-        return ""
-
-
-def wait_in_browser(
-    browser: webdriver.Chrome, condition: Callable[[], object], what: str, *watched: Started
-) -> None:
-    """Like wait_for, with a re-rendered (stale) element counting as not yet."""
-
-    def settled() -> object:
-        try:
-            return condition()
-        except WebDriverException:
-            return False
-
-    wait_for(settled, what, *watched)
-
-
-def severe_logs(browser: webdriver.Chrome) -> list[dict[str, object]]:
-    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]

@@ -26,17 +26,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from overwatch_core import demo
 from overwatch_core.filenames import zone
-from tests.integration.processes import (
-    WAIT,
-    Started,
-    free_port,
-    overwatch_command,
-    serve,
-    severe_logs,
-    text_of,
-    wait_for,
-    wait_in_browser,
-)
+from tests.integration.browser import severe_logs, text_of, wait_in_browser
+from tests.integration.processes import WAIT, Started, free_port, overwatch_command, serve, wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -23,18 +22,16 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.integration.browser import log_in, text_of, wait_in_browser
 from tests.integration.processes import (
     WAIT,
     Started,
     free_port,
     overwatch_command,
     serve,
-    severe_logs,
-    text_of,
+    start_redis,
     wait_for,
-    wait_in_browser,
 )
 
 pytestmark = pytest.mark.browser
@@ -42,6 +39,9 @@ pytestmark = pytest.mark.browser
 USER = ("sam", "sam-integration-pw")
 RUN_PAGE = "/runs/300003/EMC"
 HOT_LIST = "517, 2222, 3931"
+
+
+# -- processes -------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -78,16 +78,6 @@ def threshold(browser: webdriver.Chrome) -> str | None:
     )
 
 
-def log_in(browser: webdriver.Chrome, base_url: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{base_url}/login")
-    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.ID, "username"))
-    browser.find_element(By.ID, "username").send_keys(USER[0])
-    browser.find_element(By.ID, "password").send_keys(USER[1])
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.ID, "run-list-summary"))
-
-
 def complete_slices(browser: webdriver.Chrome, base_url: str, *watched: Started) -> None:
     """An uncached permalink computes in the background; then Apply computes another and sets the URL."""
     browser.get(f"{base_url}{RUN_PAGE}?from=0&to=3&threshold=0&scale=1&group=FastOR")
@@ -122,7 +112,11 @@ def complete_slices(browser: webdriver.Chrome, base_url: str, *watched: Started)
     )
     assert browser.current_url == f"{base_url}{RUN_PAGE}?from=2&to=3&threshold=100&scale=1&group=FastOR"
     assert "Threshold: 0.1" in text_of(browser, "#run-page-main .info-panel")
-    assert severe_logs(browser) == []
+    logs = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert logs == []
+
+
+# -- the tests -------------------------------------------------------------------------------------------
 
 
 #: An access-log line of a poll for a background job's result: its cache key, status and the answering
@@ -140,9 +134,6 @@ def job_polls(log: str) -> dict[str, set[str]]:
         if found is not None and found[2] in ("200", "204"):
             answered.setdefault(found[1], set()).add(found[3])
     return answered
-
-
-# -- the tests -------------------------------------------------------------------------------------------
 
 
 def api_slice_through_the_job(base_url: str, env: dict[str, str]) -> dict[str, object]:
@@ -175,7 +166,7 @@ def test_serve_with_two_workers_completes_a_slice(
 ) -> None:
     # 2 s more per slice: several polls per job, so some surely land on the worker that did not start it.
     server, base_url = serve(start, {**site, "OVERWATCH_SLICE_DELAY_SECONDS": "2"})
-    log_in(driver, base_url)
+    log_in(driver, base_url, USER)
     complete_slices(driver, base_url, server)
     workers = set(re.findall(r"Booting worker with pid: (\d+)", server.output()))
     assert len(workers) == 2
@@ -189,39 +180,15 @@ def test_serve_with_two_workers_completes_a_slice(
     assert "Traceback" not in server.output(), server.tail()
 
 
-def redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def test_celery_worker_completes_a_slice(
     start: Callable[..., Started], site: dict[str, str], driver: webdriver.Chrome, tmp_path: Path
 ) -> None:
-    redis = shutil.which("redis-server")
-    if redis is None:
-        pytest.fail(
-            "redis-server is not installed: the Celery test needs it (Debian package redis-server; "
-            "`make test` installs it, or run: apt-get install redis-server)"
-        )
-    port = free_port()
-    broker = start(
-        "redis",
-        [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        site,
-    )  # fmt: skip
-    wait_for(lambda: redis_answers(port), "redis-server to answer PING", broker)
-
-    env = {**site, "OVERWATCH_CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0"}
+    env = {**site, "OVERWATCH_CELERY_BROKER_URL": start_redis(start, site, tmp_path)}
     worker = start("worker", [*overwatch_command(), "worker", "--concurrency", "1"], env)
-    server, base_url = serve(start, env, worker, broker)
-    wait_for(lambda: " ready." in worker.output(), "the Celery worker to be ready", worker, broker)
-    log_in(driver, base_url)
-    complete_slices(driver, base_url, server, worker, broker)
+    server, base_url = serve(start, env, worker)
+    wait_for(lambda: " ready." in worker.output(), "the Celery worker to be ready", worker)
+    log_in(driver, base_url, USER)
+    complete_slices(driver, base_url, server, worker)
     api_slice_through_the_job(base_url, env)
 
     done = re.findall(r"Task background_callback_\w+\[[\w-]+\] succeeded", worker.output())
