@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from dashboard import figures, hot_channels
+from dashboard import figures, hot_channels, search
 from dashboard.auth import has_role
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
@@ -203,8 +203,35 @@ def header(run: Run, sub: Subsystem, ongoing: bool) -> html.Div:
                 ],
                 className="text-muted mb-2",
             ),
+            run_steps(run.run_number, sub.name),
             reference_line(run.run_number, sub.name),
         ]
+    )
+
+
+#: The header's links to the previous and next run (``run_steps``) and the ongoing run's file age.
+PREVIOUS_RUN = "run-page-previous-run"
+NEXT_RUN = "run-page-next-run"
+FILE_AGE = "run-page-file-age"
+
+
+def run_steps(run_number: int, subsystem: str) -> html.Div:
+    """Links to the neighbouring runs of the catalog, on this subsystem's page if they have it (else their
+    first subsystem's); a muted word where there is none."""
+    catalog = services().catalog
+    before, after = catalog.neighbour_runs(run_number)
+    names = catalog.subsystem_names([n for n in (before, after) if n is not None])
+
+    def step(number: int | None, label: str, link_id: str) -> object:
+        if number is None:
+            return html.Span(label.format("none"), className="text-muted", id=link_id)
+        href = search.run_href(number, names.get(number, []), subsystem)
+        return dcc.Link(label.format(f"run {number}"), href=href, id=link_id, title=f"Run {number}")
+
+    return html.Div(
+        [step(before, "← Previous: {}", PREVIOUS_RUN), " · ", step(after, "Next: {} →", NEXT_RUN)],
+        className="small mb-1",
+        id="run-page-steps",
     )
 
 
