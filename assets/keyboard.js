@@ -71,26 +71,68 @@
 
     /* --- time window: both thumbs one minute, the leading one first --------------------------- */
 
+    const THUMBS = "#ts-range .dash-slider-thumb";
+    /* Moves asked while one is under way wait their turn (a fast "]]]" moves three minutes). */
+    const queue = [];
+
     function moveWindow(direction) {
-        const thumbs = Array.from(document.querySelectorAll("#ts-range .dash-slider-thumb"));
+        const thumbs = Array.from(document.querySelectorAll(THUMBS));
         if (thumbs.length !== 2 || thumbs[0].closest("[data-disabled]")) return false;
-        const value = (t, name) => Number(t.getAttribute(name));
-        const low = value(thumbs[0], "aria-valuenow");
-        const high = value(thumbs[1], "aria-valuenow");
-        const min = value(thumbs[0], "aria-valuemin");
-        const max = value(thumbs[1], "aria-valuemax");
-        if ((direction < 0 && low <= min) || (direction > 0 && high >= max)) return false;
-        const key = direction > 0 ? "ArrowRight" : "ArrowLeft";
-        const order = direction > 0 ? [thumbs[1], thumbs[0]] : [thumbs[0], thumbs[1]];
-        const before = document.activeElement;
-        for (const thumb of order) {
-            thumb.focus(); // the slider changes the thumb that has the focus
-            thumb.dispatchEvent(new KeyboardEvent("keydown", {key: key, code: key, bubbles: true, cancelable: true}));
-            thumb.dispatchEvent(new KeyboardEvent("keyup", {key: key, code: key, bubbles: true, cancelable: true}));
-        }
-        if (before && before !== document.body && before.focus) before.focus();
-        else thumbs[0].blur();
+        queue.push(direction);
+        if (queue.length === 1) nextMove(document.activeElement);
         return true;
+    }
+
+    function thumbValue(index, name) {
+        const thumb = document.querySelectorAll(THUMBS)[index];
+        return thumb ? Number(thumb.getAttribute(name || "aria-valuenow")) : NaN;
+    }
+
+    function nextMove(before) {
+        if (!queue.length) {
+            if (before && before !== document.body && before.focus) before.focus();
+            else if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+            return;
+        }
+        const direction = queue[0];
+        const done = function () {
+            queue.shift();
+            nextMove(before);
+        };
+        const low = thumbValue(0), high = thumbValue(1);
+        if ((direction < 0 && low <= thumbValue(0, "aria-valuemin")) ||
+            (direction > 0 && high >= thumbValue(1, "aria-valuemax"))) {
+            done(); // the window already touches the run's start or end
+            return;
+        }
+        const key = direction > 0 ? "ArrowRight" : "ArrowLeft";
+        const [first, second] = direction > 0 ? [1, 0] : [0, 1];
+        /* One thumb, then the other once the slider has taken the first change (a second key in the same
+         * frame would start from the old values and undo the first). */
+        const old = thumbValue(first);
+        press(first, key);
+        afterChange(first, old, function () {
+            const other = thumbValue(second);
+            press(second, key);
+            afterChange(second, other, done);
+        });
+    }
+
+    function afterChange(index, old, then) {
+        let frames = 0;
+        (function wait() {
+            if (thumbValue(index) === old && frames++ < 120) window.requestAnimationFrame(wait);
+            else then();
+        })();
+    }
+
+    function press(index, key) {
+        const thumb = document.querySelectorAll(THUMBS)[index];
+        if (!thumb) return;
+        thumb.focus(); // the slider changes the thumb that has the focus
+        const init = {key: key, code: key, bubbles: true, cancelable: true};
+        thumb.dispatchEvent(new KeyboardEvent("keydown", init));
+        thumb.dispatchEvent(new KeyboardEvent("keyup", init));
     }
 
     /* --- the "?" overlay --------------------------------------------------------------------------- */

@@ -157,3 +157,28 @@ def test_dark_mode_is_remembered_and_plots_follow(
     wait_until(lambda: set(driver.execute_script(PAPER)) == {"white"}, msg="back to light")
     assert driver.execute_script("return localStorage.getItem('overwatch-theme')") == "light"
     assert dash_duo.get_logs() == []
+
+
+def test_keys_move_the_time_window_apply_and_reset(
+    dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
+) -> None:
+    log_in(dash_duo, base_url, shifter, RUN_PAGE)
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 0–7 min", timeout=WAIT)
+    body = dash_duo.find_element("body")
+    body.send_keys("]")  # the window ends at the run's end: nothing to move
+    body.send_keys("[")  # nor before its start
+    upper = dash_duo.find_elements("#ts-range .dash-slider-thumb")[1]
+    upper.send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT)
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 0–5 min", timeout=WAIT)
+    dash_duo.find_element("body").send_keys("]")
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 1–6 min", timeout=WAIT)
+    dash_duo.find_element("body").send_keys("]", "[", "]")
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 2–7 min", timeout=WAIT)
+    dash_duo.find_element("body").send_keys("a")
+    wait_until(lambda: address(dash_duo)[1].get("from") == ["2"], msg="a applies the slice")
+    dash_duo.wait_for_element("#ts-banner", timeout=WAIT)
+    wait_until(lambda: dash_duo.find_element("#ts-apply").is_enabled(), msg="slice shown")
+    dash_duo.find_element("body").send_keys("r")
+    wait_until(lambda: "from" not in address(dash_duo)[1], msg="r resets to the full run")
+    dash_duo.wait_for_text_to_equal("#ts-window", "Window: 0–7 min", timeout=WAIT)
+    assert dash_duo.get_logs() == []
