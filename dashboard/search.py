@@ -1,4 +1,4 @@
-"""The header search: histograms of the run page's subsystem by name or pretty name (fuzzy), and runs by number.
+"""The header search: histograms of the run page's subsystem by name or pretty name (fuzzy); runs by number.
 
 The scoring is a small subsequence matcher (as editors' "go to file"): every character of a query word
 must appear in order; contiguous runs, word starts and an early match score higher, a plain substring
@@ -141,7 +141,10 @@ def results_list(hits: Sequence[Hit], query: str) -> list[object]:
         return [html.Span("Nothing found", className="dropdown-item-text text-muted small")]
     return [
         dcc.Link(
-            [html.Span(hit.label, className="search-label"), html.Small(hit.detail, className="text-muted ms-2")],
+            [
+                html.Span(hit.label, className="search-label"),
+                html.Small(hit.detail, className="text-muted ms-2"),
+            ],
             href=hit.href,
             className="dropdown-item search-hit" + (" active" if i == 0 else ""),
         )
@@ -161,8 +164,11 @@ def search_box() -> html.Div:
                 autoComplete="off",
                 className="form-control form-control-sm",
             ),
-            html.Label("Search histograms of this subsystem, or runs by number", htmlFor=INPUT,
-                       className="visually-hidden"),
+            html.Label(
+                "Search histograms of this subsystem, or runs by number",
+                htmlFor=INPUT,
+                className="visually-hidden",
+            ),
             dcc.Store(id=REQUEST),
             html.Div(id=RESULTS, className="dropdown-menu search-results", role="listbox"),
         ],

@@ -64,7 +64,7 @@ def navbar() -> dbc.Navbar:
 
 
 def header_buttons() -> list[html.Button]:
-    """The colour-mode toggle (``assets/theme.js``) and the keyboard-shortcut list (``assets/keyboard.js``)."""
+    """The colour-mode toggle (``assets/theme.js``) and the list of shortcuts (``assets/keyboard.js``)."""
     return [
         html.Button(
             "◐",

@@ -28,7 +28,7 @@ def refreshed(context: dict[str, Any], shown: str) -> tuple[object, ...]:
     svc = services()
     run_number, name = int(context["run"]), str(context["subsystem"])
     still_ongoing = svc.ongoing_run() == run_number
-    unchanged = (no_update, no_update, not still_ongoing, no_update, no_update, no_update)
+    unchanged = (no_update, no_update, not still_ongoing, no_update, no_update, no_update, no_update)
     try:
         sub = svc.catalog.run(run_number).subsystem(name)
         latest = sub.files[-1].path if sub.files else ""
@@ -42,7 +42,15 @@ def refreshed(context: dict[str, Any], shown: str) -> tuple[object, ...]:
     except OverwatchError:
         return unchanged
     length = sub.run_length_minutes
-    return content, latest, not still_ongoing, max(length, 1), ts.minute_marks(sub), length < 1
+    return (
+        content,
+        latest,
+        not still_ongoing,
+        max(length, 1),
+        ts.minute_marks(sub),
+        length < 1,
+        page.file_age(sub).children,
+    )
 
 
 def make_reference(context: dict[str, Any]) -> tuple[object, str]:
@@ -85,6 +93,7 @@ def register(app: dash.Dash) -> None:
         Output(ts.RANGE, "max"),
         Output(ts.RANGE, "marks"),
         Output(ts.RANGE, "disabled"),
+        Output(page.NEWEST_FILE, "children"),
         Input(page.LIVE, "n_intervals"),
         State(page.QUERY, "data"),
         State(page.LATEST, "data"),

@@ -59,7 +59,10 @@ def histogram_hits(query: str, place: search.Place) -> list[search.Hit]:
         log.info("search: no histograms for run %s %s", place.run_number, place.subsystem)
         return []
     found = search.find_histograms(query, entries)
-    return [search.Hit(e.pretty_name, f"{e.group} · {e.name}", search.histogram_href(place, e.name)) for e in found]
+    return [
+        search.Hit(e.pretty_name, f"{e.group} · {e.name}", search.histogram_href(place, e.name))
+        for e in found
+    ]
 
 
 def answer(request: dict[str, Any] | None) -> tuple[list[object], str]:

@@ -203,6 +203,7 @@ def header(run: Run, sub: Subsystem, ongoing: bool) -> html.Div:
                 ],
                 className="text-muted mb-2",
             ),
+            file_age(sub) if ongoing else html.Div(id=NEWEST_FILE),
             run_steps(run.run_number, sub.name),
             reference_line(run.run_number, sub.name),
         ]
@@ -213,6 +214,34 @@ def header(run: Run, sub: Subsystem, ongoing: bool) -> html.Div:
 PREVIOUS_RUN = "run-page-previous-run"
 NEXT_RUN = "run-page-next-run"
 FILE_AGE = "run-page-file-age"
+NEWEST_FILE = "run-page-newest-file"
+
+
+def age_text(seconds: float) -> str:
+    """``42 s``, ``3 min``, ``2 h 5 min``: how long ago, to the unit that matters."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def file_age(sub: Subsystem) -> html.Div:
+    """An ongoing run: when its newest file came and how long ago (``assets/file_age.js`` keeps counting)."""
+    if sub.end is None:
+        return html.Div(id=NEWEST_FILE)
+    svc = services()
+    ago = (svc.now() - sub.end).total_seconds()
+    return html.Div(
+        [
+            f"Newest file received at {sub.end:%H:%M:%S} ({svc.tz_name}), ",
+            html.Span(age_text(ago), id=FILE_AGE, **{"data-file-time": str(int(sub.end.timestamp() * 1000))}),
+            " ago.",
+        ],
+        className="small mb-1",
+        id=NEWEST_FILE,
+    )
 
 
 def run_steps(run_number: int, subsystem: str) -> html.Div:
@@ -482,7 +511,10 @@ def alarms_panel(run_number: int, subsystem: str) -> object:
         )
         for trend, text in sorted(latest.items())
     ]
-    summary = f"{_count(len(found), 'alarm')} in {_count(len(latest), 'trend')} (latest per trend)"
+    summary = (
+        f"{_count(len(found), 'alarm')} in {_count(len(latest), 'trend')} "
+        f"(latest per trend; times in {services().tz_name})"
+    )
     return dbc.Alert(
         [html.Strong(summary), html.Ul(items, className="mb-0 small")], color="warning", className="py-2"
     )
@@ -640,7 +672,8 @@ def layout(
         catalog_run, sub = _run_and_subsystem(run, subsystem)
     except OverwatchError as exc:
         return _not_found(run, exc)
-    defaults = get_subsystem(sub.name, svc.settings.subsystems).default_options
+    definition = get_subsystem(sub.name, svc.settings.subsystems)
+    defaults = definition.default_options
     query = parse_query(params, sub.run_length_minutes, defaults)
     notices = [notice(f"Ignored unknown parameter {k!r}.") for k in params if k not in PAGE_KEYS]
     notices += [notice(query.problem)] if query.problem else []
@@ -667,7 +700,7 @@ def layout(
             header(catalog_run, sub, ongoing),
             *notices,
             alarms_panel(catalog_run.run_number, sub.name),
-            panel(sub, query.request, defaults),
+            panel(sub, query.request, defaults, threshold_applies=definition.uses_hot_channel_threshold),
             dcc.Store(id=QUERY, data=context),
             dcc.Store(id=LATEST, data=sub.files[-1].path if sub.files else ""),
             dcc.Store(id=PENDING, data=pending),

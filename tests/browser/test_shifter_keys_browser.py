@@ -41,8 +41,10 @@ def test_search_opens_a_histogram_and_a_run(
     dash_duo.wait_for_element(".run-sidebar", timeout=WAIT)
     body = dash_duo.find_element("body")
     body.send_keys("/")
-    wait_until(lambda: dash_duo.driver.switch_to.active_element.get_attribute("id") == "search-input",
-               msg="/ focuses the search")
+    wait_until(
+        lambda: dash_duo.driver.switch_to.active_element.get_attribute("id") == "search-input",
+        msg="/ focuses the search",
+    )
     type_search(dash_duo, "fastorl0")  # fuzzy and case-blind: "FastOR L0" / EMCTRQA_histFastORL0…
     first = dash_duo.find_elements(HITS)[0]
     assert FASTOR_L0 in first.text, "the best hit first, found across groups"
@@ -54,15 +56,17 @@ def test_search_opens_a_histogram_and_a_run(
 
     wait_until(opened, msg="Enter opens the first hit")
     _, query = address(dash_duo)
-    assert query["from"] == ["1"] and query["to"] == ["6"], "the time slice is kept"
+    assert (query["from"], query["to"]) == (["1"], ["6"]), "the time slice is kept"
     wait_until(lambda: active_entry(dash_duo) != "", msg="the histogram is marked in the sidebar")
 
     type_search(dash_duo, "30000")
     labels = [h.text for h in dash_duo.find_elements(f"{HITS} .search-label")]
     assert labels == ["Run 300004", "Run 300003", "Run 300000"], "newest first"
     dash_duo.find_element(SEARCH).send_keys(Keys.ARROW_DOWN, Keys.ENTER)  # the second hit
-    wait_until(lambda: address(dash_duo)[0] == "/runs/300003/EMC" and not address(dash_duo)[1],
-               msg="Enter opens the chosen run on the same subsystem")
+    wait_until(
+        lambda: address(dash_duo)[0] == "/runs/300003/EMC" and not address(dash_duo)[1],
+        msg="Enter opens the chosen run on the same subsystem",
+    )
     assert dash_duo.get_logs() == []
 
 
@@ -91,9 +95,10 @@ def test_keys_move_through_the_sidebar_and_show_their_list(
     box.send_keys("jk?[]arJ")
     wait_until(lambda: dash_duo.find_element(SEARCH).get_attribute("value") == "jk?[]arJ", msg="typed")
     assert dash_duo.driver.current_url == before
-    assert not dash_duo.find_elements("#keys-overlay .modal-title") or not dash_duo.find_element(
-        "#keys-overlay"
-    ).is_displayed()
+    assert (
+        not dash_duo.find_elements("#keys-overlay .modal-title")
+        or not dash_duo.find_element("#keys-overlay").is_displayed()
+    )
     box.send_keys(Keys.ESCAPE)
     wait_until(lambda: dash_duo.find_element(SEARCH).get_attribute("value") == "", msg="Escape clears")
 
@@ -106,11 +111,15 @@ def test_keys_move_through_the_sidebar_and_show_their_list(
     assert dash_duo.get_logs() == []
 
 
-def test_previous_and_next_run_links(dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]) -> None:
+def test_previous_and_next_run_links(
+    dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
+) -> None:
     def on_run(run: int) -> None:
         wait_until(lambda: address(dash_duo)[0] == f"/runs/{run}/EMC", msg=f"address of run {run}")
-        wait_until(lambda: dash_duo.find_element("#run-page-title").text.startswith(f"Run {run} "),
-                   msg=f"page of run {run}")
+        wait_until(
+            lambda: dash_duo.find_element("#run-page-title").text.startswith(f"Run {run} "),
+            msg=f"page of run {run}",
+        )
 
     log_in(dash_duo, base_url, shifter, RUN_PAGE)
     on_run(300003)
@@ -125,7 +134,10 @@ def test_previous_and_next_run_links(dash_duo: DashComposite, base_url: str, shi
     assert dash_duo.get_logs() == []
 
 
-PAPER = "return Array.from(document.querySelectorAll('#run-page-main .js-plotly-plot')).map(g => g._fullLayout && g._fullLayout.paper_bgcolor)"
+PAPER = (
+    "return Array.from(document.querySelectorAll('#run-page-main .js-plotly-plot'))"
+    ".map(g => g._fullLayout && g._fullLayout.paper_bgcolor)"
+)
 
 
 def test_dark_mode_is_remembered_and_plots_follow(
@@ -142,8 +154,10 @@ def test_dark_mode_is_remembered_and_plots_follow(
     driver.refresh()
     dash_duo.wait_for_element(".run-sidebar", timeout=WAIT)
     assert driver.execute_script(theme) == "dark", "remembered across a reload"
-    wait_until(lambda: driver.execute_script(PAPER) and set(driver.execute_script(PAPER)) == {"#212529"},
-               msg="plots drawn after the reload are dark too")
+    wait_until(
+        lambda: driver.execute_script(PAPER) and set(driver.execute_script(PAPER)) == {"#212529"},
+        msg="plots drawn after the reload are dark too",
+    )
     # A plot mounted later (lazy) is dark as well.
     count = len(driver.execute_script(PAPER))
     driver.execute_script(

@@ -1,4 +1,4 @@
-"""The header search: the fuzzy scorer, run-number matching, links, and the callback over HTTP (login needed)."""
+"""The header search: fuzzy scorer, run numbers, links, and the callback over HTTP (login needed)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from dashboard import search
 from dashboard.auth import SessionUser
 from dashboard.callbacks.search import histogram_entries
 from dashboard.pages import run_page
-from tests.dashboard.component_tree import by_id, hrefs, text
 from overwatch_core.users import User
+from tests.dashboard.component_tree import by_id, hrefs, text
 from tests.dashboard.dash_http import fire
 
 ENTRIES = [
@@ -67,7 +67,9 @@ def test_runs_by_number() -> None:
 
 def test_place_and_links_keep_the_time_slice() -> None:
     place = search.place_of("/runs/300003/EMC", "?from=1&to=6&threshold=0&scale=1&group=FastOR&problems=1")
-    assert place == search.Place(300003, "EMC", (("from", "1"), ("to", "6"), ("threshold", "0"), ("scale", "1")))
+    assert place == search.Place(
+        300003, "EMC", (("from", "1"), ("to", "6"), ("threshold", "0"), ("scale", "1"))
+    )
     assert search.histogram_href(place, "a b") == "/runs/300003/EMC?from=1&to=6&threshold=0&scale=1&hist=a+b"
     assert search.place_of("/trending", "") == search.Place(None, None)
     assert search.place_of("/runs/300003/EMC/files", "").subsystem == "EMC"
