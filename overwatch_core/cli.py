@@ -284,7 +284,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     processing = subprocess.Popen(
         [*base, "process", "--watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    children = [processing]
+    children: list[subprocess.Popen[Any]] = [processing]
     if live_source.is_dir():
         replay = [
             *base,
@@ -325,7 +325,7 @@ def forward_output(process: subprocess.Popen[str], banner: str, marker: str = "p
             print(banner, flush=True)
 
 
-def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], seconds: float = 60.0) -> bool:
+def wait_for_port(host: str, port: int, process: subprocess.Popen[Any], seconds: float = 60.0) -> bool:
     """Whether something listens on ``host:port`` within ``seconds`` (False early if ``process`` ended)."""
     deadline = time.monotonic() + seconds
     target = "127.0.0.1" if host in ("0.0.0.0", "") else host
