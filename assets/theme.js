@@ -71,6 +71,48 @@
         return value;
     }
 
+    /* Trace colours too dark to read on a dark plot (ROOT's kBlue, black) are mixed with white. */
+    const TRACE_COLOURS = ["line.color", "marker.color", "marker.line.color", "error_y.color"];
+
+    function rgb(colour) {
+        if (typeof colour !== "string") return null;
+        let m = /^#([0-9a-f]{6})$/i.exec(colour.trim());
+        if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
+        m = /^#([0-9a-f]{3})$/i.exec(colour.trim());
+        if (m) return [0, 1, 2].map((i) => parseInt(m[1][i] + m[1][i], 16));
+        m = /^rgba?\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)/i.exec(colour.trim());
+        if (m) return [Number(m[1]), Number(m[2]), Number(m[3])];
+        const named = {black: [0, 0, 0], blue: [0, 0, 255], navy: [0, 0, 128], darkblue: [0, 0, 139]};
+        return named[colour.trim().toLowerCase()] || null;
+    }
+
+    function readable(colour) {
+        const c = rgb(colour);
+        if (!c) return undefined;
+        const lin = c.map((v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+        });
+        const luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+        if (luminance >= 0.18) return undefined;
+        const light = c.map((v) => Math.round(v + (255 - v) * 0.55));
+        return "rgb(" + light.join(",") + ")";
+    }
+
+    /* Per colour path, one value per trace: the lighter colour, or undefined (that trace unchanged). */
+    function darkTraces(gd) {
+        const update = {};
+        const light = {};
+        for (const path of TRACE_COLOURS) {
+            const values = (gd.data || []).map((trace) => readable(get(trace, path)));
+            if (values.some((v) => v !== undefined)) {
+                update[path] = values;
+                light[path] = (gd.data || []).map((trace, i) => (values[i] === undefined ? undefined : get(trace, path)));
+            }
+        }
+        return {update: update, light: light};
+    }
+
     function isDark(gd) {
         return gd.layout && gd.layout.paper_bgcolor === DARK.paper;
     }
@@ -85,12 +127,13 @@
                 const value = get(gd.layout, path);
                 light[path] = value === undefined ? null : value; // null: back to Plotly's default
             }
-            gd.__owLight = light;
-            window.Plotly.relayout(gd, values);
+            const traces = darkTraces(gd);
+            gd.__owLight = {layout: light, traces: traces.light};
+            window.Plotly.update(gd, traces.update, values);
         } else if (isDark(gd) && gd.__owLight) {
             const light = gd.__owLight;
             gd.__owLight = null;
-            window.Plotly.relayout(gd, light);
+            window.Plotly.update(gd, light.traces, light.layout);
         }
     }
 

@@ -134,6 +134,11 @@ def test_previous_and_next_run_links(
     assert dash_duo.get_logs() == []
 
 
+#: Line colours of the first plot's traces.
+LINES = (
+    "const gd = document.querySelector('#run-page-main .js-plotly-plot');"
+    "return gd.data.map(t => t.line ? t.line.color || null : null)"
+)
 PAPER = (
     "return Array.from(document.querySelectorAll('#run-page-main .js-plotly-plot'))"
     ".map(g => g._fullLayout && g._fullLayout.paper_bgcolor)"
@@ -143,14 +148,22 @@ PAPER = (
 def test_dark_mode_is_remembered_and_plots_follow(
     dash_duo: DashComposite, base_url: str, shifter: tuple[str, str]
 ) -> None:
-    log_in(dash_duo, base_url, shifter, RUN_PAGE)
+    log_in(dash_duo, base_url, shifter, f"{RUN_PAGE}?group=FastOR")  # 1D plots drawn in ROOT blue
     driver = dash_duo.driver
     wait_until(lambda: driver.execute_script(PAPER), msg="plots drawn")
     theme = "return document.documentElement.getAttribute('data-bs-theme')"
     assert driver.execute_script(theme) == "light", "the system setting (light in headless Chromium)"
+    light_lines = driver.execute_script(LINES)
     dash_duo.find_element("#theme-toggle").click()
     wait_until(lambda: driver.execute_script(theme) == "dark", msg="dark mode")
     wait_until(lambda: set(driver.execute_script(PAPER)) == {"#212529"}, msg="plots dark")
+    dark_lines = driver.execute_script(LINES)
+    assert dark_lines != light_lines, "ROOT's dark blue lines are lightened on a dark plot"
+    dash_duo.find_element("#theme-toggle").click()
+    wait_until(lambda: set(driver.execute_script(PAPER)) == {"white"}, msg="light again")
+    assert driver.execute_script(LINES) == light_lines, "and given back"
+    dash_duo.find_element("#theme-toggle").click()
+    wait_until(lambda: set(driver.execute_script(PAPER)) == {"#212529"}, msg="dark again")
     driver.refresh()
     dash_duo.wait_for_element(".run-sidebar", timeout=WAIT)
     assert driver.execute_script(theme) == "dark", "remembered across a reload"
