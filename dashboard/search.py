@@ -159,7 +159,7 @@ def search_box() -> html.Div:
             dcc.Input(
                 id=INPUT,
                 type="search",
-                placeholder="Search histograms or runs  ( / )",
+                placeholder="Search histograms, runs (/)",
                 debounce=False,
                 autoComplete="off",
                 className="form-control form-control-sm",
