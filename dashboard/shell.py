@@ -7,7 +7,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
+from dashboard import search
+
 URL = "url"
+THEME_TOGGLE = "theme-toggle"
+KEYS_BUTTON = "keys-help-button"
 TITLE = "Overwatch"
 
 
@@ -52,8 +56,33 @@ def navbar() -> dbc.Navbar:
         navbar=True,
     )
     return dbc.Navbar(
-        dbc.Container([brand, links], fluid=True), color="dark", dark=True, className="mb-3 py-1"
+        dbc.Container([brand, search.search_box(), links, *header_buttons()], fluid=True),
+        color="dark",
+        dark=True,
+        className="mb-3 py-1",
     )
+
+
+def header_buttons() -> list[html.Button]:
+    """The colour-mode toggle (``assets/theme.js``) and the list of shortcuts (``assets/keyboard.js``)."""
+    return [
+        html.Button(
+            "◐",
+            id=THEME_TOGGLE,
+            type="button",
+            className="btn btn-sm btn-outline-light ms-2",
+            title="Switch between light and dark mode",
+            **{"aria-label": "Switch between light and dark mode"},
+        ),
+        html.Button(
+            "?",
+            id=KEYS_BUTTON,
+            type="button",
+            className="btn btn-sm btn-outline-light ms-2",
+            title="Keyboard shortcuts (?)",
+            **{"aria-label": "Keyboard shortcuts"},
+        ),
+    ]
 
 
 def layout() -> html.Div:

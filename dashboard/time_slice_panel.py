@@ -29,6 +29,7 @@ PENDING = "ts-pending"
 RESULT = "ts-result"
 SHOW = "ts-show"
 BANNER = "ts-banner"
+THRESHOLD_COLUMN = "ts-threshold-column"
 
 SHORT_RUN = "Time slices need files at two different minutes; this run has one so far."
 
@@ -107,8 +108,17 @@ def minute_marks(sub: Subsystem) -> dict[int, str]:
     return {m: (str(m) if m % 5 == 0 or m == minutes[-1] else "") for m in minutes}
 
 
-def panel(sub: Subsystem, request: TimeSliceRequest | None, defaults: ProcessingOptions) -> dbc.Card:
-    """The panel with its controls set to the shown state (the request, or the full run with defaults)."""
+def panel(
+    sub: Subsystem,
+    request: TimeSliceRequest | None,
+    defaults: ProcessingOptions,
+    *,
+    threshold_applies: bool = True,
+) -> dbc.Card:
+    """The panel with its controls set to the shown state (the request, or the full run with defaults).
+
+    Without ``threshold_applies`` (a subsystem without hot channels, HLT) the threshold slider is hidden;
+    it stays in the page, at its default, because the slice callbacks read it."""
     length = sub.run_length_minutes
     window = [request.min_time, request.max_time] if request else [0, length]
     threshold = request.hot_channel_threshold if request else defaults.hot_channel_threshold
@@ -154,6 +164,8 @@ def panel(sub: Subsystem, request: TimeSliceRequest | None, defaults: Processing
                     ),
                 ],
                 lg=4,
+                id=THRESHOLD_COLUMN,
+                style=None if threshold_applies else {"display": "none"},
             ),
             dbc.Col(
                 [

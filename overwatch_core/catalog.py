@@ -514,6 +514,27 @@ class Catalog:
         with self.engine.connect() as conn:
             return list(conn.execute(sa.select(runs.c.run_number).order_by(runs.c.run_number)).scalars())
 
+    def neighbour_runs(self, run_number: int) -> tuple[int | None, int | None]:
+        """The run numbers just before and just after ``run_number`` (None at either end)."""
+        number = runs.c.run_number
+        with self.engine.connect() as conn:
+            before = conn.execute(sa.select(sa.func.max(number)).where(number < run_number)).scalar()
+            after = conn.execute(sa.select(sa.func.min(number)).where(number > run_number)).scalar()
+        return before, after
+
+    def subsystem_names(self, run_numbers: Sequence[int]) -> dict[int, list[str]]:
+        """Run number → its subsystems' names (sorted), for the runs asked that exist."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(subsystems.c.run_number, subsystems.c.name)
+                .where(subsystems.c.run_number.in_(list(run_numbers)))
+                .order_by(subsystems.c.run_number, subsystems.c.name)
+            ).all()
+        found: dict[int, list[str]] = {}
+        for number, name in rows:
+            found.setdefault(number, []).append(name)
+        return found
+
     def run(self, run_number: int) -> Run:
         """The run with its subsystems and their files (time ordered), or NotFoundError."""
         with self.engine.connect() as conn:

@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -313,7 +314,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         catalog.set_reference(name, demo.REFERENCE_RUN, 0, "demo", require_run=False)
     env = _child_env(settings, args)
     base = [sys.executable, "-m", "overwatch_core.cli"]
-    children = [subprocess.Popen([*base, "process", "--watch"], env=env)]
+    processing = subprocess.Popen(
+        [*base, "process", "--watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    children: list[subprocess.Popen[Any]] = [processing]
     if live_source.is_dir():
         replay = [
             *base,
@@ -325,22 +329,63 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             str(args.cadence),
         ]
         children.append(subprocess.Popen(replay, env=env))
-    print(f"\nOverwatch demo: http://{settings.host}:{settings.port}")
-    for name, password in credentials.items():
-        print(f"  log in as {name!r} with password {password!r}")
-    print(
-        "The demo runs are processed in the background: the run list fills within about a minute on 2 "
-        f"cores, trends right after.\nRun {live_run} is replayed live (a minute of data every "
-        f"{args.cadence:g} s). Ctrl-C stops.\n",
-        flush=True,
-    )
+    server = subprocess.Popen(_gunicorn_command(settings), env=_serve_env(settings, args))
+    children.append(server)
+    url = f"http://{settings.host}:{settings.port}"
+    banner = "\n" + demo_banner(url, credentials, live_run, args.cadence) + "\n"
+    # The first processing pass summarises each demo run's alarms in a line; the box comes again after it.
+    threading.Thread(target=forward_output, args=(processing, banner), daemon=True).start()
     try:
-        return subprocess.call(_gunicorn_command(settings), env=_serve_env(settings, args))
+        # Last on the terminal: after gunicorn's start-up lines, once the dashboard answers.
+        wait_for_port(settings.host, settings.port, server)
+        print(banner, flush=True)
+        return server.wait()
     finally:
         for child in children:
             child.terminate()
         for child in children:
             child.wait(timeout=30)
+
+
+def forward_output(process: subprocess.Popen[str], banner: str, marker: str = "process pass:") -> None:
+    """Copy the process's output to ours, with ``banner`` once more after the first line naming ``marker``."""
+    assert process.stdout is not None
+    shown = False
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        if not shown and marker in line:
+            shown = True
+            print(banner, flush=True)
+
+
+def wait_for_port(host: str, port: int, process: subprocess.Popen[Any], seconds: float = 60.0) -> bool:
+    """Whether something listens on ``host:port`` within ``seconds`` (False early if ``process`` ended)."""
+    deadline = time.monotonic() + seconds
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with socket.create_connection((target, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def demo_banner(url: str, credentials: Mapping[str, str], live_run: int, cadence: float) -> str:
+    """The demo's address and logins in a box, with what happens in the background."""
+    lines = [
+        f"Overwatch demo: {url}",
+        "",
+        *(f"log in as {name!r} with password {password!r}" for name, password in credentials.items()),
+        "",
+        "The demo runs are processed in the background: the run list fills",
+        "within about a minute on 2 cores, trends right after.",
+        f"Run {live_run} is replayed live (a minute of data every {cadence:g} s).",
+        "Ctrl-C stops.",
+    ]
+    width = max(len(line) for line in lines)
+    edge = "+" + "-" * (width + 2) + "+"
+    return "\n".join([edge, *(f"| {line.ljust(width)} |" for line in lines), edge])
 
 
 def _via(name: str, location: str) -> str:

@@ -239,7 +239,8 @@ class Processor:
 
     def _trend_pending(self) -> tuple[int, int, tuple[tuple[str, str], ...]]:
         """Trends of every pending file: (values, alarms, (path, problem) of the files that failed)."""
-        values = alarms = 0
+        values = 0
+        per_run: dict[int, int] = {}
         failed: list[tuple[str, str]] = []
         for relative in self.ingester.catalog.pending_paths():
             try:
@@ -248,8 +249,14 @@ class Processor:
                 failed.append((relative, exc.problem))
                 continue
             values += counted[0]
-            alarms += counted[1]
-        return values, alarms, tuple(failed)
+            run_number = filenames.parse_run_dir(relative.split("/")[0])
+            if counted[1] and run_number is not None:
+                per_run[run_number] = per_run.get(run_number, 0) + counted[1]
+        for run_number, count in sorted(per_run.items()):
+            log.warning(
+                "run %s: %s alarm%s raised (listed on its run page)", run_number, count, "s" * (count > 1)
+            )
+        return values, sum(per_run.values()), tuple(failed)
 
     @property
     def lease_seconds(self) -> float:

@@ -195,7 +195,7 @@ class TrendStore:
         if rows:
             conn.execute(alarm_results.insert(), rows)
             for row in rows:
-                log.warning(
+                log.debug(  # a pass summarises them per run (processing.py): demo runs raise hundreds
                     "alarm run %s %s %s: %s",
                     key["run_number"],
                     key["subsystem"],

@@ -89,14 +89,16 @@ class SubsystemView:
 
     def describe(self) -> str:
         """One line for a banner or the CLI: window, scaling and threshold."""
-        options = f"threshold {self.options.hot_channel_threshold or 'default'}"
+        options = f", threshold {self.options.hot_channel_threshold or 'default'}"
+        if not get_subsystem(self.subsystem).uses_hot_channel_threshold:
+            options = ""  # no hot channels (HLT, TPC): the threshold changes nothing
         scaled = "unscaled"
         if self.options.scale_hists and self.n_events:
             scaled = f"scaled by {self.n_events:g} events"
         if self.selection is None:
-            return f"Full run (newest file{'s' if len(self.files) > 1 else ''}), {scaled}, {options}"
+            return f"Full run (newest file{'s' if len(self.files) > 1 else ''}), {scaled}{options}"
         (a, b), (c, d) = self.selection.requested, self.selection.shown
-        return f"Time slice: requested {a}–{b} min, shown {c}–{d} min (nearest files), {scaled}, {options}"
+        return f"Time slice: requested {a}–{b} min, shown {c}–{d} min (nearest files), {scaled}{options}"
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:

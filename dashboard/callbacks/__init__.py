@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from dashboard.callbacks import quality, run_list, run_page, site_status, time_slices, trending
+from dashboard.callbacks import quality, run_list, run_page, search, site_status, time_slices, trending
 
 
 def register_callbacks(app: dash.Dash) -> None:
@@ -14,3 +14,4 @@ def register_callbacks(app: dash.Dash) -> None:
     trending.register(app)
     site_status.register(app)
     quality.register(app)
+    search.register(app)

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from flask_login import current_user
 
-from dashboard import figures, hot_channels
+from dashboard import figures, hot_channels, search
 from dashboard.auth import has_role
 from dashboard.errors import error_card, from_exception, notice
 from dashboard.formatting import parse_int, when
@@ -214,8 +214,64 @@ def header(run: Run, sub: Subsystem, ongoing: bool) -> html.Div:
                 ],
                 className="text-muted mb-2",
             ),
+            file_age(sub) if ongoing else html.Div(id=NEWEST_FILE),
+            run_steps(run.run_number, sub.name),
             reference_line(run.run_number, sub.name),
         ]
+    )
+
+
+#: The header's links to the previous and next run (``run_steps``) and the ongoing run's file age.
+PREVIOUS_RUN = "run-page-previous-run"
+NEXT_RUN = "run-page-next-run"
+FILE_AGE = "run-page-file-age"
+NEWEST_FILE = "run-page-newest-file"
+
+
+def age_text(seconds: float) -> str:
+    """``42 s``, ``3 min``, ``2 h 5 min``: how long ago, to the unit that matters."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def file_age(sub: Subsystem) -> html.Div:
+    """An ongoing run: when its newest file came and how long ago (``assets/file_age.js`` keeps counting)."""
+    if sub.end is None:
+        return html.Div(id=NEWEST_FILE)
+    svc = services()
+    ago = (svc.now() - sub.end).total_seconds()
+    return html.Div(
+        [
+            f"Newest file received at {sub.end:%H:%M:%S} ({svc.tz_name}), ",
+            html.Span(age_text(ago), id=FILE_AGE, **{"data-file-time": str(int(sub.end.timestamp() * 1000))}),
+            " ago.",
+        ],
+        className="small mb-1",
+        id=NEWEST_FILE,
+    )
+
+
+def run_steps(run_number: int, subsystem: str) -> html.Div:
+    """Links to the neighbouring runs of the catalog, on this subsystem's page if they have it (else their
+    first subsystem's); a muted word where there is none."""
+    catalog = services().catalog
+    before, after = catalog.neighbour_runs(run_number)
+    names = catalog.subsystem_names([n for n in (before, after) if n is not None])
+
+    def step(number: int | None, label: str, link_id: str) -> object:
+        if number is None:
+            return html.Span(label.format("none"), className="text-muted", id=link_id)
+        href = search.run_href(number, names.get(number, []), subsystem)
+        return dcc.Link(label.format(f"run {number}"), href=href, id=link_id, title=f"Run {number}")
+
+    return html.Div(
+        [step(before, "← Previous: {}", PREVIOUS_RUN), " · ", step(after, "Next: {} →", NEXT_RUN)],
+        className="small mb-1",
+        id="run-page-steps",
     )
 
 
@@ -541,7 +597,10 @@ def alarms_panel(run_number: int, subsystem: str) -> object:
         )
         for trend, text in sorted(latest.items())
     ]
-    summary = f"{_count(len(found), 'alarm')} in {_count(len(latest), 'trend')} (latest per trend)"
+    summary = (
+        f"{_count(len(found), 'alarm')} in {_count(len(latest), 'trend')} "
+        f"(latest per trend; times in {services().tz_name})"
+    )
     return dbc.Alert(
         [html.Strong(summary), html.Ul(items, className="mb-0 small")], color="warning", className="py-2"
     )
@@ -775,7 +834,8 @@ def layout(
         catalog_run, sub = _run_and_subsystem(run, subsystem)
     except OverwatchError as exc:
         return _not_found(run, exc)
-    defaults = get_subsystem(sub.name, svc.settings.subsystems).default_options
+    definition = get_subsystem(sub.name, svc.settings.subsystems)
+    defaults = definition.default_options
     query = parse_query(params, sub.run_length_minutes, defaults)
     notices = [notice(f"Ignored unknown parameter {k!r}.") for k in params if k not in PAGE_KEYS]
     notices += [notice(query.problem)] if query.problem else []
@@ -809,7 +869,7 @@ def layout(
             html.Div(header(catalog_run, sub, ongoing), id=HEADER),
             *notices,
             alarms_panel(catalog_run.run_number, sub.name),
-            panel(sub, query.request, defaults),
+            panel(sub, query.request, defaults, threshold_applies=definition.uses_hot_channel_threshold),
             dcc.Store(id=QUERY, data=context),
             dcc.Store(id=LATEST, data=sub.files[-1].path if sub.files else ""),
             dcc.Store(id=PENDING, data=pending),

@@ -299,21 +299,26 @@ def within_run_section(state: TrendingState, source: TrendingSource) -> tuple[ht
     bounds = trend_figures.alarm_bounds(svc.settings.trend_alarms.get(source.trend_name, ()))
     figure = trend_figures.within_run_figure(points, source, state.run, start, bounds, svc.tz_name)
     missing = svc.trends.missing_within_run(str(state.subsystem), source.trend_name, state.run)
-    return html.Div([_graph(WITHIN, figure), missing_note(missing)]), sum(1 for p in points if p.alarms)
+    alarmed = sum(1 for p in points if p.alarms)
+    return html.Div([_graph(WITHIN, figure), missing_note(missing, svc.tz_name)]), alarmed
 
 
 MISSING = "trend-missing"
 
 
-def missing_note(missing: Sequence[tuple[datetime, str]]) -> html.Div | None:
+def missing_note(missing: Sequence[tuple[datetime, str]], zone_name: str = "") -> html.Div | None:
     """Files of the run for which the trend has no value (NaN bins, no events), each with the reason."""
     if not missing:
         return None
     items = [html.Li(f"{stamp:%H:%M:%S}: {reason}") for stamp, reason in missing[:20]]
     more = [html.Li(f"… and {len(missing) - 20} more")] if len(missing) > 20 else []
+    zone_note = f" (times in {zone_name})" if zone_name else ""
     return html.Div(
         [
-            html.Span(f"{len(missing)} file(s) of this run have no value:", className="fw-semibold"),
+            html.Span(
+                f"{len(missing)} file(s) of this run have no value{zone_note}:",
+                className="fw-semibold",
+            ),
             html.Ul([*items, *more], className="mb-0"),
         ],
         id=MISSING,

@@ -283,6 +283,11 @@ class SubsystemDefinition(Protocol):
     @property
     def default_options(self) -> ProcessingOptions: ...
 
+    @property
+    def uses_hot_channel_threshold(self) -> bool:
+        """Whether the hot-channel threshold option changes anything (the time-slice panel shows it)."""
+        ...
+
     def groups(self, own_files: bool) -> tuple[HistGroup, ...]:
         """Groups in display order; with own files the last one is a catch-all."""
         ...
@@ -457,6 +462,7 @@ class GenericSubsystem:
     name: str
     trends: tuple[TrendingSource, ...] = ()
     default_options: ProcessingOptions = field(default_factory=lambda: ProcessingOptions(scale_hists=False))
+    uses_hot_channel_threshold: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:

@@ -330,6 +330,7 @@ class EMCSubsystem:
 
     name: str = "EMC"
     default_options: ProcessingOptions = DEFAULT_OPTIONS
+    uses_hot_channel_threshold: bool = True  # the FastOR hot-channel finder
 
     def groups(self, own_files: bool) -> tuple[HistGroup, ...]:
         """The catch-all only with EMCal's own files: HLT's files hold much that is not EMCal's."""

@@ -213,6 +213,7 @@ class TPCSubsystem:
 
     name: str = "TPC"
     default_options: ProcessingOptions = DEFAULT_OPTIONS
+    uses_hot_channel_threshold: bool = False
 
     def groups(self, own_files: bool) -> tuple[HistGroup, ...]:
         """The catch-all only with TPC's own files: HLT's files hold much that is not TPC's."""
