@@ -16,6 +16,11 @@ SCRIPTS = [
     "bench_slider_browser.py",
     "bench_pages_browser.py",
     "bench_hosts.py",
+    "bench_first_pass.py",
+    "bench_checks.py",
+    "bench_quality.py",
+    "bench_load.py",
+    "bench_demo_start.py",
 ]
 
 if __name__ == "__main__":
