@@ -41,7 +41,8 @@ log = logging.getLogger("overwatch")
 
 
 def _processor(settings: Settings) -> Processor:
-    return Processor(settings, *open_services(settings))
+    """The processing loop's services: a smaller in-memory level than a dashboard worker's (peak RSS)."""
+    return Processor(settings, *open_services(settings, settings.process_histogram_cache_mb))
 
 
 def _views(settings: Settings) -> ViewService:

@@ -75,13 +75,13 @@ class ProcessReport:
         return f"{text}; {self.decodes} files decoded"
 
 
-def open_services(settings: Settings) -> tuple[Catalog, HistogramCache]:
-    """The catalog and the shared decoded-histogram cache for ``settings``."""
+def open_services(settings: Settings, memory_mb: int | None = None) -> tuple[Catalog, HistogramCache]:
+    """The catalog and the shared decoded-histogram cache for ``settings`` (its in-memory level holds
+    ``memory_mb``, by default ``histogram_cache_mb``; the decoded store on disk holds every file)."""
     settings.data_path.mkdir(parents=True, exist_ok=True)
     catalog = Catalog.connect(settings.catalog_url, filenames.zone(settings.timezone))
-    cache = HistogramCache(
-        max_bytes=settings.histogram_cache_mb * 2**20, disk_directory=settings.cache_path / "decoded"
-    )
+    megabytes = settings.histogram_cache_mb if memory_mb is None else memory_mb
+    cache = HistogramCache(max_bytes=megabytes * 2**20, disk_directory=settings.cache_path / "decoded")
     return catalog, cache
 
 

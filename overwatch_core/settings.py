@@ -49,6 +49,9 @@ class Settings:
         2.0, "A dropped file modified more recently than this is left for the next pass."
     )
     histogram_cache_mb: int = _setting(256, "In-process cache of decoded histograms, in MB.")
+    process_histogram_cache_mb: int = _setting(
+        64, "The same cache of `overwatch process`, in MB: a pass needs only the newest files and references."
+    )
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
     log_format: str = _setting(
         "text", "Log lines as text, or json: one object per line (time, level, logger, message, exception)."
@@ -102,7 +105,7 @@ class Settings:
         if self.log_format not in {"text", "json"}:
             raise ConfigError(f"log_format: {self.log_format!r} is not one of text, json")
         self.trend_alarms  # noqa: B018 -- parsed now, so a bad alarm table stops at start-up naming its key
-        numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb")
+        numbers = ("ongoing_minutes", "settle_seconds", "histogram_cache_mb", "process_histogram_cache_mb")
         more = ("process_period_seconds", "view_cache_mb", "workers", "upload_max_mb", "login_attempts")
         late = ("login_window_minutes", "slice_delay_seconds")
         for name in (*numbers, *more, *late):
