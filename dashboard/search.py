@@ -14,7 +14,12 @@ from urllib.parse import parse_qsl, urlencode
 
 from dash import dcc, html
 
+from dashboard.reference_overlay import KEYS as COMPARE_KEYS
 from dashboard.time_slice_panel import SLICE_KEYS
+
+#: What a histogram found by the search keeps of the page's address: the time slice, "problems only" and
+#: the reference switches (as run_page.PAGE_KEYS, which this module cannot import: the page imports it).
+KEPT_KEYS = (*SLICE_KEYS, "problems", *COMPARE_KEYS)
 
 INPUT = "search-input"
 #: What the search asks the server: the text and the page it was typed on (written in the browser, which
@@ -107,7 +112,7 @@ def find_runs(digits: str, run_numbers: Sequence[int], limit: int = LIMIT) -> li
 
 @dataclass(frozen=True)
 class Place:
-    """The run page the search was typed on (None elsewhere) and its time slice's query values."""
+    """The run page the search was typed on (None elsewhere) and the query values it keeps (KEPT_KEYS)."""
 
     run_number: int | None
     subsystem: str | None
@@ -118,12 +123,12 @@ def place_of(path: str, query: str) -> Place:
     match = _RUN_PATH.match(path or "")
     if match is None:
         return Place(None, None)
-    kept = tuple((k, v) for k, v in parse_qsl((query or "").lstrip("?")) if k in SLICE_KEYS)
+    kept = tuple((k, v) for k, v in parse_qsl((query or "").lstrip("?")) if k in KEPT_KEYS)
     return Place(int(match.group(1)), match.group(2), kept)
 
 
 def histogram_href(place: Place, name: str) -> str:
-    """The run page of ``name``, keeping the time slice the page shows."""
+    """The run page of ``name``, keeping the time slice and switches the page shows."""
     return f"/runs/{place.run_number}/{place.subsystem}?" + urlencode((*place.slice_query, ("hist", name)))
 
 

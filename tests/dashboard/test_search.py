@@ -65,12 +65,18 @@ def test_runs_by_number() -> None:
     assert len(search.find_runs("1", list(range(1000)))) == search.LIMIT
 
 
-def test_place_and_links_keep_the_time_slice() -> None:
-    place = search.place_of("/runs/300003/EMC", "?from=1&to=6&threshold=0&scale=1&group=FastOR&problems=1")
+def test_place_and_links_keep_the_time_slice_and_switches() -> None:
+    query = "?from=1&to=6&threshold=0&scale=1&group=FastOR&problems=1&ref=1&hist=old"
+    place = search.place_of("/runs/300003/EMC", query)
     assert place == search.Place(
-        300003, "EMC", (("from", "1"), ("to", "6"), ("threshold", "0"), ("scale", "1"))
+        300003,
+        "EMC",
+        (("from", "1"), ("to", "6"), ("threshold", "0"), ("scale", "1"), ("problems", "1"), ("ref", "1")),
     )
-    assert search.histogram_href(place, "a b") == "/runs/300003/EMC?from=1&to=6&threshold=0&scale=1&hist=a+b"
+    assert (
+        search.histogram_href(place, "a b")
+        == "/runs/300003/EMC?from=1&to=6&threshold=0&scale=1&problems=1&ref=1&hist=a+b"
+    ), "the group and the old histogram are not kept; the slice and the switches are"
     assert search.place_of("/trending", "") == search.Place(None, None)
     assert search.place_of("/runs/300003/EMC/files", "").subsystem == "EMC"
     assert search.run_href(5, ["EMC", "HLT"], "HLT") == "/runs/5/HLT"
