@@ -164,7 +164,7 @@ def clear(settings: Settings, *parts: str) -> None:
 #: What each "new app" case empties before building the app (a new app is a new worker: its in-memory
 #: decoded-histogram cache is empty in every case).
 NEW_APP_CASES = {
-    "cold: histogram disk cache and view cache empty (decodes the newest EMC file)": ("histograms", "views"),
+    "cold: histogram disk cache and view cache empty (decodes the newest EMC file)": ("decoded", "views"),
     "after ingest: decoded arrays on disk as ingest leaves them, view cache empty": ("views",),
     "view cache on disk (another worker drew this subsystem before)": (),
 }
