@@ -59,11 +59,9 @@ def logged_in(app: dash.Dash) -> FlaskClient:
     return client
 
 
-def page_request(client: FlaskClient, path: str, search: str = "") -> Callable[[], int]:
-    """The POST the browser sends for a page's content; returns the response size in bytes."""
-    cookie = client.get_cookie("_csrf_token")
-    assert cookie is not None
-    body = {
+def page_body(path: str, search: str = "") -> dict[str, object]:
+    """The body of the POST the browser sends for a page's content (Dash's pages callback)."""
+    return {
         "output": PAGES_OUTPUT,
         "outputs": [
             {"id": "_pages_content", "property": "children"},
@@ -76,6 +74,13 @@ def page_request(client: FlaskClient, path: str, search: str = "") -> Callable[[
         "state": [],
         "changedPropIds": ["_pages_location.pathname"],
     }
+
+
+def page_request(client: FlaskClient, path: str, search: str = "") -> Callable[[], int]:
+    """The POST the browser sends for a page's content; returns the response size in bytes."""
+    cookie = client.get_cookie("_csrf_token")
+    assert cookie is not None
+    body = page_body(path, search)
 
     def fetch() -> int:
         response = client.post("/_dash-update-component", json=body, headers={"X-CSRFToken": cookie.value})

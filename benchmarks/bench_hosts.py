@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 import diskcache
 import requests
+from bench_dashboard import page_body
 from common import workdir
 
 from overwatch_core.demo import generate_demo_data
@@ -51,7 +52,6 @@ USER, PASSWORD = "bench", "bench-hosts-password"
 CLIENTS = 20
 ITERATIONS = 6  # per client and round: 5 requests each, so 600 requests per round
 SLICES = 40  # per round
-PAGES_OUTPUT = ".._pages_content.children..._pages_store.data.."
 OVERWATCH = [sys.executable, "-m", "overwatch_core.cli"]
 
 
@@ -131,22 +131,6 @@ def logged_in(url: str) -> requests.Session:
     )  # fmt: skip
     assert reply.status_code == 302, reply.status_code
     return session
-
-
-def page_body(path: str) -> dict[str, Any]:
-    return {
-        "output": PAGES_OUTPUT,
-        "outputs": [
-            {"id": "_pages_content", "property": "children"},
-            {"id": "_pages_store", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "_pages_location", "property": "pathname", "value": path},
-            {"id": "_pages_location", "property": "search", "value": ""},
-        ],
-        "state": [],
-        "changedPropIds": ["_pages_location.pathname"],
-    }
 
 
 def mix(session: requests.Session) -> list[Callable[[str], requests.Response]]:

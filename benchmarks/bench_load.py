@@ -29,7 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import requests
-from bench_dashboard import PAGES_OUTPUT, add_user
+from bench_dashboard import add_user, page_body
 from common import BENCH_RUN, ingested_run
 
 from overwatch_core.settings import Settings
@@ -79,22 +79,6 @@ def log_in(base: str) -> requests.Session:
     response = session.post(base + "/login", data=data, allow_redirects=False, timeout=30)
     assert response.status_code == 302, response.status_code
     return session
-
-
-def page_body(path: str, search: str = "") -> dict[str, object]:
-    return {
-        "output": PAGES_OUTPUT,
-        "outputs": [
-            {"id": "_pages_content", "property": "children"},
-            {"id": "_pages_store", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "_pages_location", "property": "pathname", "value": path},
-            {"id": "_pages_location", "property": "search", "value": search},
-        ],
-        "state": [],
-        "changedPropIds": ["_pages_location.pathname"],
-    }
 
 
 class Recorder:

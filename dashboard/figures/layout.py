@@ -116,7 +116,7 @@ def _layout(hist: ProcessedHistogram, drawing: Drawing, view: View) -> dict[str,
     if display.lines:
         layout["shapes"] = [_line_shape(line, compact) for line in display.lines]
     if drawing.notes:
-        layout["annotations"] = [_note(text, i, compact) for i, text in enumerate(drawing.notes)]
+        layout["annotations"] = [note(text, i, compact) for i, text in enumerate(drawing.notes)]
     if layout["showlegend"]:
         layout["legend"] = _LEGEND
     return layout
@@ -182,7 +182,7 @@ def _line_shape(line: Line, compact: bool) -> dict[str, Any]:
     }
 
 
-def _note(text: str, index: int, compact: bool) -> dict[str, Any]:
+def note(text: str, index: int, compact: bool) -> dict[str, Any]:
     """A small grey remark in the top-left corner (downsampling, projection); no entries goes centre stage."""
     if text == "no entries":
         return {

@@ -27,7 +27,7 @@ from dashboard.figures.drawing import (
     position_hover,
     uniform_width,
 )
-from dashboard.figures.layout import assemble, cell_budget_for, figure
+from dashboard.figures.layout import assemble, cell_budget_for, figure, note
 from overwatch_core.model import FloatArray, Histogram
 from overwatch_core.subsystems.base import Layer, LayerStyle, ProcessedHistogram
 
@@ -253,21 +253,7 @@ def _map_against(
     notes = [f"{what} {label}", *([downsample_note(merged)] if merged is not None else [])]
     layout["annotations"] = [
         *layout.get("annotations", ()),
-        *(
-            {
-                "text": text,
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0,
-                "y": 1 - 0.07 * index,
-                "xanchor": "left",
-                "yanchor": "top",
-                "showarrow": False,
-                "font": {"size": 8 if compact else 10, "color": "#555"},
-                "bgcolor": "rgba(255,255,255,0.75)",
-            }
-            for index, text in enumerate(notes)
-        ),
+        *(note(text, index, compact) for index, text in enumerate(notes)),
     ]
     layout["meta"] = {
         **layout.get("meta", {}),
