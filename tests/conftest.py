@@ -6,10 +6,12 @@ import http.server
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from overwatch_core.settings import Settings, load_settings
 from tests.postgres_cluster import Cluster, running_cluster
@@ -133,3 +135,27 @@ def sites() -> Iterator[dict[str, str]]:
     yield {"Up": f"http://127.0.0.1:{server.server_address[1]}", "Down": f"http://127.0.0.1:{refused}"}
     server.shutdown()
     server.server_close()
+
+
+class Mailbox:
+    """What the local SMTP server (aiosmtpd) received: the parsed messages, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server on a free local port: (port, its mailbox)."""
+    box = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller.port, box
+    controller.stop()

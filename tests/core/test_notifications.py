@@ -11,16 +11,15 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from overwatch_core.notifications import AlarmChange, Notifier, channels, sender_for
 from overwatch_core.processing import Processor, open_services
 from overwatch_core.settings import load_settings
+from tests.conftest import Mailbox
 
 HOT_ALARM = {"maxFastORL0": [{"kind": "between_values", "min_value": 0, "max_value": 0.01, "label": "hot"}]}
 
@@ -29,24 +28,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Mailbox]]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, box
-    controller.stop()
 
 
 @pytest.fixture

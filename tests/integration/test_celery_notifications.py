@@ -12,36 +12,17 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.integration.processes import Started, free_port, overwatch_command, start_redis, wait_for
+from tests.conftest import Mailbox
+from tests.integration.processes import Started, overwatch_command, start_redis, wait_for
 
 HOT_ALARM = {"maxFastORL0": [{"kind": "between_values", "min_value": 0, "max_value": 0.01, "label": "hot"}]}
 SUBJECT = "Overwatch ALARM: run 300003 EMC maxFastORL0"
 SENT = re.compile(r"Task overwatch\.notify_alarm\[[\w-]+\] succeeded")
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Mailbox]]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, box
-    controller.stop()
 
 
 @pytest.fixture
