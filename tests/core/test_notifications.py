@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,12 +21,6 @@ from overwatch_core.settings import load_settings
 from tests.conftest import Mailbox
 
 HOT_ALARM = {"maxFastORL0": [{"kind": "between_values", "min_value": 0, "max_value": 0.01, "label": "hot"}]}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
