@@ -16,9 +16,11 @@ Command: ``cd benchmarks && ../.venv/bin/python bench_load.py [--shifters 20] [-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -55,7 +57,20 @@ def start_server(settings: Settings, port: int, workers: int) -> subprocess.Pope
         "--workers", str(workers),
     ]  # fmt: skip
     log = open(Path(settings.data_path).parent / "serve.log", "wb")  # noqa: SIM115 - lives with the server
-    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group: `overwatch serve` runs gunicorn as a child, stopped with it (stop_server).
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the whole group (the CLI, gunicorn's master and workers), SIGKILL after 30 s."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+        time.sleep(1)  # gunicorn's master outlives the CLI by its graceful shutdown
+        os.killpg(server.pid, signal.SIGKILL)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
 
 
 def wait_until_up(base: str, deadline: float = 120.0) -> None:
@@ -192,8 +207,7 @@ def main() -> None:
         for kind, found in record.errors.items():
             print(f"  errors of {kind}: {sorted(set(found))[:5]}")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
 
 if __name__ == "__main__":
