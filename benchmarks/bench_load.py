@@ -20,6 +20,7 @@ import contextlib
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -50,7 +51,7 @@ def start_server(settings: Settings, port: int, workers: int) -> subprocess.Pope
     env = {
         **os.environ,
         "OVERWATCH_DATA_FOLDER": str(settings.data_path),
-        "OVERWATCH_SECRET_KEY": "bench-load-secret-key-0123456789",
+        "OVERWATCH_SECRET_KEY": secrets.token_hex(32),
     }
     command = [
         sys.executable, "-m", "overwatch_core.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
