@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -135,6 +136,20 @@ def sites() -> Iterator[dict[str, str]]:
     yield {"Up": f"http://127.0.0.1:{server.server_address[1]}", "Down": f"http://127.0.0.1:{refused}"}
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Undo what a test's in-process `overwatch` command did to the root logger (configure_logging points
+    it at the sys.stderr of that test, which pytest closes): a later thread logging there, such as the
+    test SMTP server's, would print a "Logging error" into the run's output."""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 class Mailbox:
