@@ -11,6 +11,7 @@ number of events.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import plotly.graph_objects as go
 
 from dashboard import figures
 from dashboard.figures import reference as drawing
+from dashboard.figures.downsample import is_profile
 from dashboard.services import services
 from overwatch_core.errors import OverwatchError
 from overwatch_core.subsystems.base import ProcessedHistogram, scaling_applies
@@ -93,7 +95,7 @@ class Compare:
         return items
 
     def with_changes(self, **changes: object) -> Compare:
-        return Compare(**{**self.as_context(), **changes})  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
 def with_compare(href: str, compare: Compare | None) -> str:
@@ -131,11 +133,13 @@ def reference_run_of(view: SubsystemView) -> int | None:
 
 def _divisor(view: SubsystemView) -> float:
     """What the view's contents were divided by: its event count when scaled per event, else 1."""
-    return float(view.n_events) if scaling_applies(view.options, view.n_events) else 1.0  # type: ignore[arg-type]
+    n_events = view.n_events
+    return float(n_events) if n_events is not None and scaling_applies(view.options, n_events) else 1.0
 
 
-def _usable(n: float | None) -> bool:
-    return n is not None and math.isfinite(n) and n > 0
+def _usable(n: float | None) -> float | None:
+    """A usable event count (finite, positive) as a float, else None."""
+    return float(n) if n is not None and math.isfinite(n) and n > 0 else None
 
 
 @dataclass(frozen=True)
@@ -154,13 +158,13 @@ class Comparison:
         except OverwatchError:
             return f"not in reference run {self.reference_run}"
         data, ref_hist = hist.layers[0].hist, ref.layers[0].hist
-        if drawing.is_profile(data):
+        if is_profile(data):
             return drawing.Against(ref_hist, 1.0, f"reference run {self.reference_run} (means)")
         norm = self.compare.norm
         if norm == "events":
-            n_shown, n_ref = self.shown.n_events, self.reference.n_events
-            if _usable(n_shown) and _usable(n_ref):
-                factor = _divisor(self.reference) * float(n_shown) / (float(n_ref) * _divisor(self.shown))  # type: ignore[arg-type]
+            n_shown, n_ref = _usable(self.shown.n_events), _usable(self.reference.n_events)
+            if n_shown is not None and n_ref is not None:
+                factor = _divisor(self.reference) * n_shown / (n_ref * _divisor(self.shown))
                 return drawing.Against(ref_hist, factor, f"reference run {self.reference_run} (same events)")
             norm = "integral (no event count)"
         total, ref_total = float(np.nansum(data.values)), float(np.nansum(ref_hist.values))
