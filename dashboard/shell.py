@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlsplit
+
 import dash
 import dash_bootstrap_components as dbc
+import flask
 from dash import dcc, html
+from dash._pages import _parse_query_string, _path_to_page  # the router's own matching, see page_container
 from flask_login import current_user
 
 from dashboard import search
+
+log = logging.getLogger(__name__)
 
 URL = "url"
 THEME_TOGGLE = "theme-toggle"
@@ -85,12 +92,61 @@ def header_buttons() -> list[html.Button]:
     ]
 
 
+def _requested_address() -> tuple[str, str] | None:
+    """The address the browser shows (path and ``?query`` as it has them), from the layout request's Referer.
+
+    The renderer asks for ``/_dash-layout`` from the page itself, so the Referer is that page's address; only
+    one of this host counts (the page's own access checks run as they would in the router).
+    """
+    if not flask.has_request_context() or not flask.request.referrer:
+        return None
+    address = urlsplit(flask.request.referrer)
+    if address.netloc != flask.request.host or not address.path:
+        return None
+    return address.path, f"?{address.query}" if address.query else ""
+
+
+def page_container() -> html.Div:
+    """Dash Pages' container with the requested page already in it, so a page load needs no router request.
+
+    Without this the renderer mounts an empty container, ``dcc.Location`` reports the address, and the
+    pages router renders the page in a second round trip (~0.3 s before the first plot can start). The
+    location here carries the address the browser shows, so on mount it reports no change and the router
+    (``prevent_initial_call``) stays quiet until the user navigates. The page is matched and called exactly
+    as Dash's router does (its ``_path_to_page``/``_parse_query_string``; ``tests/dashboard/test_shell.py``
+    compares both). Anything unusual (no Referer, an unknown path, a page that fails) leaves the container
+    empty and the router renders the page as before, errors included.
+    """
+    location, content, store, dummy = dash.page_container.children
+    address = _requested_address()
+    if address is None:
+        return dash.page_container
+    path, query = address
+    page, variables = _path_to_page(dash.strip_relative_path(path))
+    if not page:
+        return dash.page_container
+    try:
+        body = page["layout"](**{**(variables or {}), **_parse_query_string(query)})
+        title = page["title"](**(variables or {})) if callable(page["title"]) else page["title"]
+    except Exception:  # the router renders it again and reports the error the usual way
+        log.warning("page %s not rendered with the layout; left to the router", path, exc_info=True)
+        return dash.page_container
+    return html.Div(
+        [
+            dcc.Location(id=location.id, refresh=location.refresh, pathname=path, search=query),
+            html.Div(body, id=content.id, disable_n_clicks=True),
+            dcc.Store(id=store.id, data={"title": title}),
+            html.Div(id=dummy.id, disable_n_clicks=True),
+        ]
+    )
+
+
 def layout() -> html.Div:
     """Built per page load (in the request), so the user menu shows who is logged in."""
     return html.Div(
         [
             dcc.Location(id=URL, refresh="callback-nav"),
             navbar(),
-            dbc.Container(dash.page_container, fluid=True),
+            dbc.Container(page_container(), fluid=True),
         ]
     )
