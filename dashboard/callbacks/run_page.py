@@ -101,10 +101,11 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(
         Output({"type": page.LAZY, "name": MATCH}, "children"),
+        Output({"type": page.INFO, "name": MATCH}, "children"),
         Input({"type": page.LAZY_SEEN, "name": MATCH}, "data"),
         State(page.QUERY, "data"),
         prevent_initial_call=True,
     )
-    def lazy_plot(_seen: object, context: dict[str, Any]) -> object:
+    def lazy_plot(_seen: object, context: dict[str, Any]) -> tuple[object, object]:
         """Set by ``assets/lazy_plots.js``; like every ``/_dash-*`` request it needs a login."""
-        return page.lazy_graph(context, str(dash.ctx.triggered_id["name"]))
+        return page.lazy_card(context, str(dash.ctx.triggered_id["name"]))

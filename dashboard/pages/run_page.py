@@ -451,7 +451,7 @@ def _height(compact: bool) -> str:
 
 # Lazy plots: a group's first plots come with the page, the others are placeholders of the plot's size that
 # ``assets/lazy_plots.js`` watches; when one comes near the viewport it sets the card's LAZY_SEEN store,
-# and ``callbacks/run_page.py`` answers with the graph (``lazy_graph``) for the view the page shows.
+# and ``callbacks/run_page.py`` answers with the graph, its export menu and information (``lazy_card``) for the view the page shows.
 LAZY = "lazy-plot"
 LAZY_SEEN = "lazy-plot-seen"
 #: Plots sent with the page, by grid (compact) or not: about what a 1080-pixel screen shows at once.
@@ -467,19 +467,30 @@ def histogram_card(
     checks: tuple[CheckResult, ...] | None = None,
     comparison: Comparison | None = None,
 ) -> html.Div:
-    """One plot (or, ``lazy``, a placeholder of its size fetched when seen) with its information."""
+    """One plot with its export menu and information, or (``lazy``) a placeholder of its size: the plot,
+    menu and information then come together when it is seen (``lazy_card``). A page load renders every
+    component it is sent, so a placeholder is kept to 4 of the ~25 a drawn card has."""
     name = hist.name
     seen: list[object] = []
     if lazy:  # drawn when it comes into view, not now
         watched = {f"data-{LAZY}": json.dumps({"type": LAZY_SEEN, "name": name})}
-        slot: object = html.Div(className="lazy-placeholder bg-light rounded h-100", **watched)
+        slot: list[object] = [html.Div(className="lazy-placeholder bg-light rounded h-100", **watched)]
         seen = [dcc.Store(id={"type": LAZY_SEEN, "name": name})]
+        details: list[object] = []
     else:
-        slot = graph(hist, compact=compact, alone=alone, comparison=comparison)
+        slot = plot_and_menu(hist, compact=compact, alone=alone, comparison=comparison)
+        details = information_block(hist, checks)
     heading = [] if compact else [html.H5(hist.pretty_name, className="mb-1")]
     plot = html.Div(slot, id={"type": LAZY, "name": name}, style={"minHeight": _height(compact)})
-    info = html.Div(information_block(hist, checks), id={"type": INFO, "name": name})
-    return html.Div([*heading, plot, export_menu(name), *seen, info], className="hist-card mb-3")
+    info = html.Div(details, id={"type": INFO, "name": name})
+    return html.Div([*heading, plot, *seen, info], className="hist-card mb-3")
+
+
+def plot_and_menu(
+    hist: ProcessedHistogram, *, compact: bool, alone: bool = False, comparison: Comparison | None = None
+) -> list[object]:
+    """What a card's plot place holds once drawn: the graph (or its error card) and the export menu."""
+    return [graph(hist, compact=compact, alone=alone, comparison=comparison), export_menu(hist.name)]
 
 
 #: Export links (``/api/v1/…/export/…``); ``assets/exports.js`` writes each href from the page's address
@@ -556,17 +567,19 @@ def group_content(
     return html.Div([heading, *cards])
 
 
-def lazy_graph(context: dict[str, object], name: str) -> object:
-    """The graph of a lazy card: histogram ``name`` of the view the page's context names (full run or
-    the time slice in ``context["request"]``, which a slice shown in place rewrites), drawn as its group
-    draws it."""
+def lazy_card(context: dict[str, object], name: str) -> tuple[object, object]:
+    """The plot place and the information of a lazy card: histogram ``name`` of the view the page's context
+    names (full run or the time slice in ``context["request"]``, which a slice shown in place rewrites),
+    drawn as its group draws it, with that view's check results."""
     try:
         view = _context_view(context)
         hist = view.histogram(name)
     except OverwatchError as exc:
-        return error_card(exc.category, [str(exc)])
+        return error_card(exc.category, [str(exc)]), []
     compact = any(g.grid and any(h.name == name for h in g.histograms) for g in view.groups)
-    return graph(hist, compact=compact, comparison=comparison_for(view, Compare.from_context(context)))
+    comparison = comparison_for(view, Compare.from_context(context))
+    checks = _checks_of(view_verdicts(view), name)
+    return plot_and_menu(hist, compact=compact, comparison=comparison), information_block(hist, checks)
 
 
 def _context_view(context: dict[str, object]) -> SubsystemView:

@@ -204,13 +204,18 @@ def test_an_export_of_a_slice_the_page_computed_comes_from_the_view_cache(
 
 def test_cards_and_groups_carry_export_links(export_app: dash.Dash) -> None:
     """The run page's markup: per card JSON, ROOT and PNG links naming the histogram, per group a zip
-    link naming the group; assets/exports.js writes the hrefs from the page's address."""
+    link naming the group; assets/exports.js writes the hrefs from the page's address. A lazy card's links
+    come with its plot."""
     from dashboard.pages import run_page
 
     view = view_of(export_app, None)
     group = view.group(GROUP)
+    context = {"run": RUN, "subsystem": SUBSYSTEM, "group": GROUP, "hist": None, "request": None}
     with export_app.server.test_request_context():
-        content = run_page.group_content(group).to_plotly_json()
+        page = run_page.group_content(group)
+        eager = run_page.EAGER_PLOTS[group.grid]
+        lazy = [run_page.lazy_card(context, h.name)[0] for h in group.histograms[eager:]]
+        content = [page.to_plotly_json(), *lazy]
 
     found: list[dict[str, object]] = []
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import dash
 import pytest
+from plotly.io.json import to_json_plotly as to_json
 from dash import dcc
 from dash.development.base_component import Component
 from flask.testing import FlaskClient
@@ -72,7 +73,10 @@ def test_a_grid_group_sends_its_first_plots_and_placeholders_for_the_rest() -> N
         assert isinstance(by_id(card, store), dcc.Store), "the store the placeholder sets is in its card"
         slot = by_id(card, {"type": run_page.LAZY, "name": name})
         assert slot.style == {"minHeight": "260px"}, "the placeholder keeps the plot's size"
-        assert by_class(card, "info-panel"), "the information comes with the page"
+        assert not by_class(card, "info-panel") and not by_class(card, "export-menu"), "they come with the plot"
+        assert len(list(walk(card))) <= 5, "a placeholder card is a handful of components"
+    for card in cards[:eager]:
+        assert by_class(card, "info-panel") and by_class(card, "export-menu"), "drawn cards have them"
 
 
 @pytest.mark.usefixtures("in_request")
@@ -115,17 +119,27 @@ def test_hlt_is_a_grid_of_compact_plots_and_its_sidebar_links_each_plot() -> Non
 # -- the lazy graph ----------------------------------------------------------------------------------
 
 
+def lazy_graph(context: dict[str, Any], name: str) -> object:
+    """The graph (or error card) of what ``lazy_card`` puts in the plot's place, checking it has the menu."""
+    slot, _info = run_page.lazy_card(context, name)
+    if not isinstance(slot, list):
+        return slot
+    graph, menu = slot
+    assert by_class(menu, "export-menu"), "the export menu comes with the plot"
+    return graph
+
+
 @pytest.mark.usefixtures("in_request")
 def test_a_lazy_graph_is_drawn_as_its_group_draws_it() -> None:
     view = services().views.full_run(DEMO_RUN, "EMC")
     compact = view.group(GRID_GROUP).histograms[12]
-    graph = run_page.lazy_graph(full_run_context(group=GRID_GROUP), compact.name)
+    graph = lazy_graph(full_run_context(group=GRID_GROUP), compact.name)
     assert isinstance(graph, dcc.Graph)
     assert graph.id == {"type": "hist-graph", "name": compact.name}
     assert graph.style == {"height": "260px"}
     assert graph.figure.to_json() == figures.figure(compact, compact=True).to_json()
     wide = view.group(CLUSTER_GROUP).histograms[5]
-    graph = run_page.lazy_graph(full_run_context(group=CLUSTER_GROUP), wide.name)
+    graph = lazy_graph(full_run_context(group=CLUSTER_GROUP), wide.name)
     assert isinstance(graph, dcc.Graph)
     assert graph.style == {"height": "480px"}
     assert graph.figure.to_json() == figures.figure(wide).to_json()
@@ -139,7 +153,7 @@ def test_a_lazy_graph_shows_the_time_slice_the_page_shows() -> None:
     context = full_run_context(group="FastOR", request={"min_time": 5, "max_time": 7, "scale_hists": True,
                                                          "hot_channel_threshold": 0})  # fmt: skip
     assert context["request"] == {**TimeSliceRequest(5, 7).__dict__}, "as the page writes it (asdict)"
-    graph = run_page.lazy_graph(context, FASTOR_L0)
+    graph = lazy_graph(context, FASTOR_L0)
     assert isinstance(graph, dcc.Graph)
 
     def traces(fig: Any) -> object:
@@ -150,10 +164,26 @@ def test_a_lazy_graph_shows_the_time_slice_the_page_shows() -> None:
 
 
 @pytest.mark.usefixtures("in_request")
+def test_a_lazy_card_brings_the_information_and_checks_of_the_view_the_page_shows() -> None:
+    """Also after a slice shown in place: a card drawn later shows the slice's statistics and checks."""
+    request = TimeSliceRequest(5, 7)
+    view = services().views.time_slice(DEMO_RUN, "EMC", request)
+    context = full_run_context(group="FastOR", request={**request.__dict__})
+    _slot, info = run_page.lazy_card(context, FASTOR_L0)
+    checks = run_page.view_verdicts(view)[FASTOR_L0][1]
+    expected = run_page.information_block(view.histogram(FASTOR_L0), checks)
+    assert to_json(info) == to_json(expected)
+    assert by_class(info, "checks-panel"), "the check results of the FastOR plot"
+    full = services().views.full_run(DEMO_RUN, "EMC").histogram(FASTOR_L0)
+    assert full.information != view.histogram(FASTOR_L0).information, "the slice's, not the full run's"
+
+
+@pytest.mark.usefixtures("in_request")
 def test_a_lazy_graph_of_a_histogram_no_longer_there_is_an_error_card() -> None:
-    card = run_page.lazy_graph(full_run_context(), "EMCTRQA_histNoSuch")
+    card = lazy_graph(full_run_context(), "EMCTRQA_histNoSuch")
     assert by_class(card, "error-card")
     assert "EMCTRQA_histNoSuch" in str(card)
+    assert run_page.lazy_card(full_run_context(), "EMCTRQA_histNoSuch")[1] == []
 
 
 def lazy_request(client: FlaskClient, name: str, context: dict[str, Any]) -> Any:
@@ -165,7 +195,10 @@ def lazy_request(client: FlaskClient, name: str, context: dict[str, Any]) -> Any
     seen = {"type": run_page.LAZY_SEEN, "name": name}
     body = {
         "output": dep["output"],
-        "outputs": {"id": {"type": run_page.LAZY, "name": name}, "property": "children"},
+        "outputs": [
+            {"id": {"type": run_page.LAZY, "name": name}, "property": "children"},
+            {"id": {"type": run_page.INFO, "name": name}, "property": "children"},
+        ],
         "inputs": [{"id": seen, "property": "data", "value": 1}],
         "state": [{"id": run_page.QUERY, "property": "data", "value": context}],
         "changedPropIds": [json.dumps(seen, separators=(",", ":"), sort_keys=True) + ".data"],
@@ -185,8 +218,10 @@ def test_the_lazy_plot_callback_sends_the_graph_with_typed_arrays(logged_in_clie
     response = lazy_request(logged_in_client, FASTOR_L0, full_run_context(group="FastOR"))
     assert response.status_code == 200
     text = response.get_data(as_text=True)
-    (slot,) = response.get_json()["response"].values()
-    graph = slot["children"]
+    slot, info = response.get_json()["response"].values()
+    graph, menu = slot["children"]
+    assert "Export" in json.dumps(menu)
+    assert "info-panel" in json.dumps(info["children"]), "the information comes with the plot"
     assert graph["type"] == "Graph"
     assert graph["props"]["id"] == {"type": "hist-graph", "name": FASTOR_L0}
     y = graph["props"]["figure"]["data"][0]["y"]

@@ -304,5 +304,5 @@ def test_a_lazy_plot_is_drawn_against_the_reference_too(
         "compare": Compare(overlay=True).as_context(),
     }
     with app.server.test_request_context("/"):
-        graph = run_page.lazy_graph(context, FASTOR_L0)
+        (graph, _menu), _info = run_page.lazy_card(context, FASTOR_L0)
     assert traces_on(graph.figure, "y3")
