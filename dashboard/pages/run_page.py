@@ -451,7 +451,8 @@ def _height(compact: bool) -> str:
 
 # Lazy plots: a group's first plots come with the page, the others are placeholders of the plot's size that
 # ``assets/lazy_plots.js`` watches; when one comes near the viewport it sets the card's LAZY_SEEN store,
-# and ``callbacks/run_page.py`` answers with the graph, its export menu and information (``lazy_card``) for the view the page shows.
+# and ``callbacks/run_page.py`` answers with the graph, its export menu and information (``lazy_card``) for
+# the view the page shows.
 LAZY = "lazy-plot"
 LAZY_SEEN = "lazy-plot-seen"
 #: Plots sent with the page, by grid (compact) or not: about what a 1080-pixel screen shows at once.

@@ -10,11 +10,11 @@ from typing import Any
 
 import dash
 import pytest
-from plotly.io.json import to_json_plotly as to_json
 from dash import dcc
 from dash.development.base_component import Component
 from flask.testing import FlaskClient
 from flask_login import login_user
+from plotly.io.json import to_json_plotly as to_json
 
 from dashboard import figures
 from dashboard.auth import SessionUser
@@ -73,7 +73,9 @@ def test_a_grid_group_sends_its_first_plots_and_placeholders_for_the_rest() -> N
         assert isinstance(by_id(card, store), dcc.Store), "the store the placeholder sets is in its card"
         slot = by_id(card, {"type": run_page.LAZY, "name": name})
         assert slot.style == {"minHeight": "260px"}, "the placeholder keeps the plot's size"
-        assert not by_class(card, "info-panel") and not by_class(card, "export-menu"), "they come with the plot"
+        assert not by_class(card, "info-panel") and not by_class(card, "export-menu"), (
+            "they come with the plot"
+        )
         assert len(list(walk(card))) <= 5, "a placeholder card is a handful of components"
     for card in cards[:eager]:
         assert by_class(card, "info-panel") and by_class(card, "export-menu"), "drawn cards have them"
