@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from dash.testing.composite import DashComposite
 from dash.testing.wait import until
+from plotly.offline import get_plotlyjs_version
 
 from tests.browser.test_lazy_plots_browser import WAIT, drawn, log_in
+from tests.dashboard.test_assets import CARTESIAN_TRACES
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +51,15 @@ def test_a_page_load_draws_the_page_without_asking_the_router(
     assert dash_duo.driver.title.startswith("Overwatch"), "the page's title comes with it"
     assert "300003" in dash_duo.driver.title
     assert router_requests(dash_duo) == 0, "the page came with the layout"
+    plotly = dash_duo.driver.execute_script(
+        """const full = performance.getEntriesByType('resource').filter(
+               x => x.name.includes('plotly.min.js'));
+           return {version: Plotly.version, traces: Object.keys(Plotly.PlotSchema.get().traces),
+                   full: full.length};"""
+    )
+    assert plotly["version"] == get_plotlyjs_version(), "the shipped bundle (assets/README.md)"
+    assert set(plotly["traces"]) == CARTESIAN_TRACES
+    assert plotly["full"] == 0, "the full plotly.js is never fetched"
 
     link = next(a for a in dash_duo.find_elements(".run-sidebar a") if a.text.startswith("Jet Trigger High"))
     dash_duo.driver.execute_script(
