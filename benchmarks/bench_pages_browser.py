@@ -132,6 +132,8 @@ def main() -> None:
         "EMC first group (FEE vs TRU, grid)": f"/runs/{RUN}/EMC",
         "EMC Jet Trigger High (largest JSON, 24 full width)": f"/runs/{RUN}/EMC?group={quote(LARGEST)}",
         "EMC FastOR": f"/runs/{RUN}/EMC?group=FastOR",
+        "TPC (from the HLT files)": f"/runs/{RUN}/TPC",
+        "one histogram alone (EMC FastOR L0 time, 5000×20)": f"/runs/{RUN}/EMC?hist=EMCTRQA_histFastORL0Time",
     }
     try:
         log_in(driver, base_url)
