@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -39,3 +41,14 @@ def fire(client: FlaskClient, trigger: str, values: dict[str, object] | None = N
     cookie = client.get_cookie("_csrf_token")
     headers = {"X-CSRFToken": cookie.value} if cookie else {}
     return client.post("/_dash-update-component", json=body, headers=headers)
+
+
+def router(client: FlaskClient, href: str) -> TestResponse:
+    """What Dash's pages router answers in the browser for ``href`` (its pathname and search)."""
+    parts = urlsplit(href)
+    search = f"?{parts.query}" if parts.query else ""
+    return fire(
+        client,
+        "_pages_location.pathname",
+        {"_pages_location.pathname": parts.path, "_pages_location.search": search},
+    )

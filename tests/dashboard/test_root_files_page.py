@@ -27,7 +27,7 @@ from overwatch_core.histograms import NOT_A_HISTOGRAM
 from overwatch_core.users import User
 from tests.dashboard.component_tree import by_class, by_id, ids, text, walk
 from tests.dashboard.conftest import add_app_user, copy_demo
-from tests.dashboard.dash_http import fire
+from tests.dashboard.dash_http import router
 from tests.dashboard.hostile_run import (
     FIRST,
     IN_DIRECTORY_TPC,
@@ -244,17 +244,6 @@ def test_each_link_shows_its_histogram(page: Page, name: str) -> None:
     (graph,) = [c for c in walk(by_id(shown, run_page.MAIN)) if isinstance(c, dcc.Graph)]
     assert graph.id == {"type": "hist-graph", "name": name}
     assert [text(a) for a in by_class(shown, "active")] == [name], "the sidebar marks it"
-
-
-def router(client: FlaskClient, href: str) -> TestResponse:
-    """What Dash's pages router answers in the browser for ``href`` (its pathname and search)."""
-    parts = urlsplit(href)
-    search = f"?{parts.query}" if parts.query else ""
-    return fire(
-        client,
-        "_pages_location.pathname",
-        {"_pages_location.pathname": parts.path, "_pages_location.search": search},
-    )
 
 
 @pytest.mark.parametrize("name", ["a?b&c", "hist#1", "../../etc/passwd", TOP_LEVEL_TPC, IN_DIRECTORY_TPC])

@@ -10,10 +10,9 @@ from urllib.parse import quote, urlsplit
 import dash
 import pytest
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from dashboard import shell
-from tests.dashboard.dash_http import fire
+from tests.dashboard.dash_http import router
 
 RUN = 300003
 #: Addresses as a browser shows them (percent-encoded), over the pages a shifter opens most.
@@ -53,17 +52,6 @@ def layout_for(client: FlaskClient, referrer: str | None) -> dict[str, Any]:
     response = client.get("/_dash-layout", headers=headers)
     assert response.status_code == 200
     return response.get_json()  # type: ignore[no-any-return]
-
-
-def router(client: FlaskClient, address: str) -> TestResponse:
-    """What Dash's pages router answers in the browser for ``address`` (its pathname and search)."""
-    parts = urlsplit(address)
-    search = f"?{parts.query}" if parts.query else ""
-    return fire(
-        client,
-        "_pages_location.pathname",
-        {"_pages_location.pathname": parts.path, "_pages_location.search": search},
-    )
 
 
 def content_of(layout: dict[str, Any]) -> Any:
